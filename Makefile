@@ -1,0 +1,56 @@
+# Two commands: `make run` (demo site on 127.0.0.1:8000, SQLite) and `make test` (the suite).
+# Everything else they need is set up here, from nothing but Python 3.11 and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+export QATYSU_CONFIG ?= development
+
+.PHONY: run test install install-dev translations migrate seed serve bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Compiled catalogues are build products: made here, never committed.
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile -q -d translations
+
+migrate: install translations
+	@mkdir -p instance
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) demo seed
+
+serve:
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+run: seed
+	@echo "Qatysu is at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	@$(MAKE) --no-print-directory serve
+
+# pytest exits 5 when it collected nothing: that is a failure here, never a pass.
+test: install-dev translations
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
+
+bench: install-dev translations
+	$(BIN)/python bench/tally.py
+
+clean:
+	rm -rf $(VENV) instance/qatysu.db .pytest_cache

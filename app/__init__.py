@@ -1,0 +1,51 @@
+"""The Qatysu application factory: wiring only."""
+import logging
+
+from flask import Flask
+
+from config import config_from_env
+
+LANG_PREFIX = "/<any(kk, ru, en):lang_code>"
+
+
+def create_app(config_class=None):
+    config_class = config_class or config_from_env()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_class)
+    config_class.validate(app)
+
+    from app import i18n, security
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from app.mail import init_mail
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    init_mail(app)
+
+    from app.auth import bp as auth_bp
+    from app.errors import bp as errors_bp, register_error_handlers
+    from app.main import bp as main_bp
+    from app.api import bp as api_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix=LANG_PREFIX)
+    app.register_blueprint(errors_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # token-authenticated JSON API; no cookies are accepted there
+    register_error_handlers(app)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+    from app import templating
+
+    templating.init_app(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app

@@ -1,0 +1,85 @@
+"""The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json.
+
+Kept beside the code it describes; tests/test_api.py checks that every API route in the URL
+map is described here and that nothing described is missing from the URL map.
+"""
+from app.api import bp
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error_responses(*codes):
+    return {str(code): {"description": "Error", "content": {"application/json": {"schema": ERROR}}}
+            for code in codes}
+
+
+def _json(schema):
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+I18N = {"type": "object", "properties": {lang: {"type": "string", "nullable": True}
+                                         for lang in ("kk", "ru", "en")}}
+
+COMPONENTS = {
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    "schemas": {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {
+                    "type": "array", "items": {"type": "string"}}}}}}},
+        "I18nText": I18N,
+        "Territory": {"type": "object", "properties": {
+            "code": {"type": "string", "pattern": "^[0-9]{9}$"}, "name": {"type": "string"},
+            "name_i18n": I18N, "level": {"type": "string", "enum": [
+                "region", "city", "district", "rural_district", "settlement"]},
+            "parent": {"type": "string", "nullable": True}}},
+    },
+}
+
+PATHS = {
+    "/residents": {"post": {
+        "summary": "Register a resident",
+        "requestBody": {"required": True, **_json({"type": "object",
+                        "required": ["iin", "full_name", "territory", "password"], "properties": {
+                            "iin": {"type": "string", "pattern": "^[0-9]{12}$"},
+                            "full_name": {"type": "string"}, "territory": {"type": "string"},
+                            "password": {"type": "string", "minLength": 10},
+                            "phone": {"type": "string"}, "email": {"type": "string"}}})},
+        "responses": {"201": {"description": "Created", **_json({"type": "object", "properties": {
+            "id": {"type": "integer"}}})}, **_error_responses(400, 409, 422)}}},
+    "/auth/token": {"post": {
+        "summary": "Exchange an IIN and password for a bearer token",
+        "requestBody": {"required": True, **_json({"type": "object", "required": ["iin", "password"],
+                        "properties": {"iin": {"type": "string"}, "password": {"type": "string"}}})},
+        "responses": {"200": {"description": "A token", **_json({"type": "object", "properties": {
+            "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}})},
+            **_error_responses(400, 401, 429)}}},
+    "/territories": {"get": {
+        "summary": "Administrative-territorial units (KATO)",
+        "parameters": [
+            {"name": "within", "in": "query", "schema": {"type": "string"},
+             "description": "KATO code: only this unit and the units inside it"},
+            {"name": "level", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "Units", **_json({
+            "type": "array", "items": {"$ref": "#/components/schemas/Territory"}})}}}},
+    "/openapi.json": {"get": {"summary": "This description",
+                              "responses": {"200": {"description": "OpenAPI 3 document"}}}},
+}
+
+
+def register_paths(paths, schemas=None):
+    """Areas add their own endpoints' descriptions here at import time."""
+    PATHS.update(paths)
+    COMPONENTS["schemas"].update(schemas or {})
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Qatysu public API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "paths": PATHS,
+        "components": COMPONENTS,
+    }

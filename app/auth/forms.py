@@ -1,0 +1,39 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TelField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from app.domain.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+
+class RegisterForm(FlaskForm):
+    iin = StringField(_l("IIN"), validators=[DataRequired(message=_l("Enter your IIN."))],
+                      description=_l("12 digits. It is stored only in a protected form and never shown."),
+                      render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 14})
+    full_name = StringField(_l("Full name"), validators=[DataRequired(message=_l("Enter your full name."))],
+                            render_kw={"autocomplete": "name", "maxlength": 200})
+    territory = SelectField(_l("Where you live"), validate_choice=False,
+                            description=_l("The unit (city, district, rural district or village) of your home."))
+    password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter a password."))],
+                             description=_l("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
+                             render_kw={"autocomplete": "new-password", "maxlength": MAX_PASSWORD_LENGTH})
+    password2 = PasswordField(_l("Repeat the password"),
+                              validators=[EqualTo("password", message=_l("The passwords do not match."))],
+                              render_kw={"autocomplete": "new-password"})
+    phone = TelField(_l("Phone (optional)"), validators=[Optional(), Length(max=20)],
+                     render_kw={"autocomplete": "tel"})
+    email = EmailField(_l("Email (optional)"), validators=[Optional(), Length(max=200)],
+                       render_kw={"autocomplete": "email"})
+    submit = SubmitField(_l("Create account"))
+
+
+class LoginForm(FlaskForm):
+    iin = StringField(_l("IIN"), validators=[DataRequired(message=_l("Enter your IIN."))],
+                      render_kw={"inputmode": "numeric", "autocomplete": "username", "maxlength": 14})
+    password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter a password."))],
+                             render_kw={"autocomplete": "current-password"})
+    submit = SubmitField(_l("Log in"))
+
+
+class LogoutForm(FlaskForm):
+    submit = SubmitField(_l("Log out"))

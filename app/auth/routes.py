@@ -1,0 +1,106 @@
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from app.auth import bp
+from app.auth.forms import LoginForm, LogoutForm, RegisterForm
+from app.domain import accounts
+from app.domain.errors import DomainError, Throttled
+from app.domain.iin import iin_digest, normalise
+from app.extensions import db
+from app.i18n import translate
+from app.models import Territory
+from app.security import login_attempts_by_address, login_failures_by_iin
+from app.web import show_domain_error
+
+
+def territory_choices(locale):
+    """Every unit, ordered as a tree and indented by depth, for a plain <select>."""
+    units = db.session.scalars(select(Territory).order_by(Territory.path)).all()
+    return [("", _("Choose…"))] + [
+        (u.code, "\u2003" * u.depth + u.name(locale)) for u in units
+    ]
+
+
+def safe_next(target):
+    # Only paths on this site: an open redirect after login is a phishing tool.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    form.territory.choices = territory_choices(str(get_locale()))
+    if form.validate_on_submit():
+        try:
+            user = accounts.register_resident(
+                iin=form.iin.data, full_name=form.full_name.data, territory_code=form.territory.data,
+                password=form.password.data, phone=form.phone.data, email=form.email.data,
+                locale=str(get_locale()), iin_key=current_app.config["IIN_HMAC_KEY"])
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            session.clear()
+            login_user(user)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        iin_key = current_app.config["IIN_HMAC_KEY"]
+        # Throttle by a digest of the IIN: the limiter's storage never sees the IIN itself.
+        iin_key_id = iin_digest(normalise(form.iin.data), iin_key)
+        try:
+            login_attempts_by_address.check(request.remote_addr or "-")
+            login_failures_by_iin.check(iin_key_id)
+            login_attempts_by_address.hit(request.remote_addr or "-")
+            user = accounts.authenticate(form.iin.data, form.password.data, iin_key)
+            if user is None:
+                login_failures_by_iin.hit(iin_key_id)
+        except Throttled as error:
+            flash(translate(error.message), "error")
+            response = render_template("auth/login.html", form=form), 429, \
+                {"Retry-After": str(error.retry_after)}
+            return response
+        if user is not None:
+            login_failures_by_iin.reset(iin_key_id)
+            db.session.commit()  # a rehashed password is saved
+            next_url = safe_next(request.args.get("next"))
+            session.clear()  # a new session on login: no fixation
+            login_user(user)
+            flash(_("You are logged in."), "success")
+            return redirect(next_url or url_for("main.index"))
+        form.password.errors = [_("The IIN or password is incorrect.")]
+        status = 401
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit():
+        logout_user()
+        session.clear()
+        flash(_("You are logged out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/account")
+@login_required
+def account():
+    return render_template("auth/account.html", user=current_user)

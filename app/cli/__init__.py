@@ -1,0 +1,103 @@
+"""Operator commands: `flask --app wsgi translate|territories|users|demo …`."""
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.domain import accounts
+from app.domain.errors import DomainError
+from app.domain.territories import ImportFailed, import_territories
+from app.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "translations"
+POT = TRANSLATIONS / "messages.pot"
+
+translate_cli = AppGroup("translate", help="Extract, update and compile the message catalogues.")
+territories_cli = AppGroup("territories", help="Administrative-territorial units (KATO).")
+users_cli = AppGroup("users", help="Staff and administrator accounts.")
+demo_cli = AppGroup("demo", help="Demonstration data.")
+
+
+def _pybabel(*args):
+    result = subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], cwd=ROOT)
+    if result.returncode:
+        raise click.ClickException(f"pybabel {args[0]} failed")
+
+
+@translate_cli.command("extract")
+def translate_extract():
+    """Write translations/messages.pot from the code and templates."""
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_", "--no-location",
+             "--sort-output", "--omit-header", "-o", str(POT), "app")
+
+
+@translate_cli.command("update")
+def translate_update():
+    """Extract, then merge new messages into every catalogue."""
+    translate_extract.callback()
+    _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching",
+             "--ignore-obsolete")
+
+
+@translate_cli.command("compile")
+def translate_compile():
+    """Compile the catalogues to .mo files (built, never committed)."""
+    _pybabel("compile", "-d", str(TRANSLATIONS), "--statistics")
+
+
+@territories_cli.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+def territories_import(csv_file):
+    """Upsert units from a CSV in the KATO import format (all or nothing)."""
+    text = Path(csv_file).read_text(encoding="utf-8")
+    try:
+        created, updated = import_territories(text)
+    except ImportFailed as error:
+        db.session.rollback()
+        for line, problem in error.problems[:200]:
+            click.echo(f"line {line}: {problem}", err=True)
+        if len(error.problems) > 200:
+            click.echo(f"… and {len(error.problems) - 200} more", err=True)
+        raise click.ClickException(f"nothing imported: {len(error.problems)} problems in {csv_file}")
+    db.session.commit()
+    click.echo(f"{created} units created, {updated} updated")
+
+
+@users_cli.command("create-staff")
+@click.option("--iin", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--territory", "territory_code", required=True, help="KATO code of the unit")
+@click.option("--password", required=True, help="At least 10 characters")
+@click.option("--admin", is_flag=True, help="An administrator rather than territory staff")
+def users_create_staff(iin, full_name, territory_code, password, admin):
+    """Create a staff account scoped to a territory (and the units inside it)."""
+    try:
+        user = accounts.create_staff(iin=iin, full_name=full_name, territory_code=territory_code,
+                                     password=password, admin=admin,
+                                     iin_key=current_app.config["IIN_HMAC_KEY"])
+    except DomainError as error:
+        db.session.rollback()
+        for name, messages in error.fields.items():
+            for message, params in messages:
+                click.echo(f"{name}: {message % params if params else message}", err=True)
+        raise click.ClickException(str(error))
+    db.session.commit()
+    click.echo(f"{user.role} account {user.id} for {user.full_name} ({user.territory.code})")
+
+
+@demo_cli.command("seed")
+def demo_seed():
+    """Load the demonstration data (territories, accounts, cycles in every phase)."""
+    from app.demo import seed
+
+    for line in seed():
+        click.echo(line)
+
+
+def register_commands(app):
+    for group in (translate_cli, territories_cli, users_cli, demo_cli):
+        app.cli.add_command(group)

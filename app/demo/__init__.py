@@ -1,0 +1,65 @@
+"""Demonstration data: a realistic slice of Kazakhstan, accounts for every role, and (as the
+product grows) cycles in every phase. Idempotent: running it twice changes nothing."""
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.domain import accounts
+from app.domain.iin import make_iin
+from app.domain.territories import import_territories
+from app.extensions import db
+from app.models import Territory, User
+from flask import current_app
+
+KATO_DEMO = Path(__file__).with_name("kato_demo.csv")
+DEMO_PASSWORD = "demo-password"
+# Rough resident counts for a few units, so turnout shows as a share of population.
+POPULATION = {"750000000": 2_300_000, "751410000": 380_000, "751710000": 230_000,
+              "710000000": 1_450_000, "195200000": 330_000, "195231000": 14_000}
+
+
+def demo_iin(n, year=1985):
+    return make_iin(date(year, 1 + n % 12, 1 + n % 27), serial=f"{n:04d}")
+
+
+def _account(n, name, territory_code, role="resident"):
+    iin_key = current_app.config["IIN_HMAC_KEY"]
+    iin = demo_iin(n)
+    existing = accounts.find_user_by_iin(iin, iin_key)
+    if existing is not None:
+        return existing, iin
+    if role == "resident":
+        user = accounts.register_resident(iin=iin, full_name=name, territory_code=territory_code,
+                                          password=DEMO_PASSWORD, iin_key=iin_key)
+    else:
+        user = accounts.create_staff(iin=iin, full_name=name, territory_code=territory_code,
+                                     password=DEMO_PASSWORD, iin_key=iin_key, admin=role == "admin")
+    return user, iin
+
+
+def seed():
+    created, updated = import_territories(KATO_DEMO.read_text(encoding="utf-8"))
+    for code, population in POPULATION.items():
+        unit = db.session.scalar(select(Territory).where(Territory.code == code))
+        if unit is not None:
+            unit.population = population
+    lines = [f"territories: {created} created, {updated} updated"]
+    people = [
+        (1, "Админ Әкімшілік", "750000000", "admin"),
+        (2, "Айгүл Сапарова", "750000000", "staff"),   # Almaty city akimat
+        (3, "Ержан Тоқтаров", "195231000", "staff"),   # Aytey rural district
+        (10, "Дана Ахметова", "751410000", "resident"),
+        (11, "Иван Петров", "751710000", "resident"),
+        (12, "Асель Нурланова", "195231100", "resident"),
+    ]
+    lines.append(f"accounts (password for all: {DEMO_PASSWORD}):")
+    for n, name, code, role in people:
+        user, iin = _account(n, name, code, role)
+        # The demo's own made-up IINs are printed so a newcomer can log in; real ones never are.
+        lines.append(f"  {role:9} {name:20} IIN {iin}  ({user.territory.name_en})")
+    db.session.commit()
+    return lines
+
+
+__all__ = ["seed", "User"]

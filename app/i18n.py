@@ -1,0 +1,75 @@
+"""Languages: URL prefix first (/kk/, /ru/, /en/), then the cookie, then Accept-Language."""
+from flask import g, request
+from flask_babel import gettext
+
+LANGUAGES = ("kk", "ru", "en")
+DEFAULT_LANGUAGE = "kk"
+LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def preferred_language():
+    """The best language for a request that does not name one in its URL."""
+    cookie = request.cookies.get(COOKIE)
+    if cookie in LANGUAGES:
+        return cookie
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+
+
+def select_locale():
+    """Flask-Babel's locale selector."""
+    lang = g.get("lang_code")
+    if lang in LANGUAGES:
+        return lang
+    if request.path.startswith("/api/"):
+        # The API speaks the client's Accept-Language only: cookies belong to the browser site.
+        return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+    return preferred_language()
+
+
+def pull_lang_code(endpoint, values):
+    if values is not None and "lang_code" in values:
+        g.lang_code = values.pop("lang_code")
+
+
+def add_lang_code(endpoint, values):
+    if "lang_code" in values:
+        return
+    from flask import current_app
+
+    if current_app.url_map.is_endpoint_expecting(endpoint, "lang_code"):
+        # Pages outside the prefix (error pages, `/`) link in the visitor's best language.
+        values["lang_code"] = g.get("lang_code") or select_locale()
+
+
+def translate(message, params=None):
+    """Translate a message the domain marked with N_()."""
+    return gettext(message, **(params or {}))
+
+
+def localized(obj, attribute, lang):
+    """obj.<attribute>_<lang>, falling back to the other languages; returns (text, lang used)."""
+    for candidate in (lang,) + tuple(code for code in LANGUAGES if code != lang):
+        text = getattr(obj, f"{attribute}_{candidate}", None)
+        if text:
+            return text, candidate
+    return "", lang
+
+
+def init_app(app):
+    app.url_value_preprocessor(pull_lang_code)
+    app.url_defaults(add_lang_code)
+
+    @app.after_request
+    def remember_language(response):
+        lang = g.get("lang_code")
+        if lang in LANGUAGES and request.cookies.get(COOKIE) != lang:
+            response.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, samesite="Lax",
+                                secure=app.config["SESSION_COOKIE_SECURE"], httponly=True)
+        return response
+
+    @app.context_processor
+    def language_context():
+        return {"LANGUAGES": LANGUAGES, "LANGUAGE_NAMES": LANGUAGE_NAMES,
+                "current_lang": g.get("lang_code") or select_locale()}

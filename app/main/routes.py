@@ -1,0 +1,21 @@
+from flask import redirect, render_template, url_for
+
+from app import LANG_PREFIX
+from app.i18n import preferred_language
+from app.main import bp
+
+
+@bp.route("/")
+def root():
+    """`/` sends each visitor to their language: cookie, then Accept-Language, then Kazakh."""
+    return redirect(url_for("main.index", lang_code=preferred_language()), code=302)
+
+
+@bp.route(LANG_PREFIX + "/")
+def index():
+    return render_template("main/index.html")
+
+
+@bp.route(LANG_PREFIX + "/about")
+def about():
+    return render_template("main/about.html")

@@ -1,0 +1,16 @@
+"""The database models, one module per aggregate. Import from here: `from app.models import User`."""
+from app.models.territory import Territory, TerritoryLevel
+from app.models.user import ApiToken, Role, User
+from app.models.audit import AuditEntry
+from app.models.cycle import BallotStyle, Category, CountingRule, Cycle, Phase, PhaseChange
+from app.models.proposal import Proposal, ProposalPhoto, ProposalStatus
+from app.models.ballot import Ballot, BallotItem
+from app.models.result import ProposalResult
+from app.models.conclusion import Conclusion, Decision, ImplementationStatus, ImplementationUpdate
+
+__all__ = [
+    "ApiToken", "AuditEntry", "Ballot", "BallotItem", "BallotStyle", "Category", "Conclusion",
+    "CountingRule", "Cycle", "Decision", "ImplementationStatus", "ImplementationUpdate", "Phase",
+    "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult", "ProposalStatus", "Role",
+    "Territory", "TerritoryLevel", "User",
+]

@@ -1,0 +1,38 @@
+"""Ballots: one per voter and cycle, guaranteed by the database."""
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+
+class Ballot(db.Model):
+    __tablename__ = "ballot"
+    __table_args__ = (UniqueConstraint("cycle_id", "voter_id", name="uq_ballot_cycle_voter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    voter_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # The voter's home unit when casting: turnout by unit, and "voters from the territory".
+    territory_id: Mapped[int] = mapped_column(ForeignKey("territory.id"), index=True)
+    receipt: Mapped[str] = mapped_column(String(32), unique=True)
+    cast_at = mapped_column(UTCDateTime, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, default=utcnow)
+
+    cycle = relationship("Cycle")
+    voter = relationship("User")
+    territory = relationship("Territory")
+    items = relationship("BallotItem", back_populates="ballot", cascade="all, delete-orphan",
+                         order_by="BallotItem.proposal_id")
+
+
+class BallotItem(db.Model):
+    __tablename__ = "ballot_item"
+    __table_args__ = (UniqueConstraint("ballot_id", "proposal_id", name="uq_ballot_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id", ondelete="CASCADE"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+
+    ballot = relationship("Ballot", back_populates="items")
+    proposal = relationship("Proposal")

@@ -1,0 +1,68 @@
+"""Accounts: residents, territory staff, administrators; API tokens."""
+import enum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+
+class Role(str, enum.Enum):
+    RESIDENT = "resident"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # HMAC of the IIN under a server key: unique, searchable, never the IIN itself.
+    iin_hmac: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    # Home unit for a resident; the unit a staff member administers (with all units inside).
+    territory_id: Mapped[int] = mapped_column(ForeignKey("territory.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10), default=Role.RESIDENT.value)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(2), default="kk")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    # Changes on password change and logout-everywhere; part of the Flask-Login id.
+    session_version: Mapped[int] = mapped_column(default=1)
+
+    territory = relationship("Territory")
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_staff(self):
+        return self.role in (Role.STAFF.value, Role.ADMIN.value)
+
+    @property
+    def is_admin(self):
+        return self.role == Role.ADMIN.value
+
+    def __repr__(self):
+        return f"<User {self.id} {self.role}>"
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the bearer token: a database leak yields no usable tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    expires_at = mapped_column(UTCDateTime)
+
+    user = relationship("User")

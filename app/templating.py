@@ -1,0 +1,27 @@
+"""Template helpers shared by every area."""
+from flask import g, request, url_for
+from flask_babel import format_currency, format_datetime, format_decimal
+
+from app.i18n import LANGUAGES
+
+
+def switch_language_url(lang):
+    """The current page in another language (same endpoint and arguments)."""
+    if request.endpoint and request.url_rule and "lang_code" in request.url_rule.arguments:
+        args = dict(request.view_args or {}, lang_code=lang)
+        args.update(request.args.to_dict(flat=True))
+        return url_for(request.endpoint, **args)
+    return url_for("main.index", lang_code=lang)
+
+
+def tenge(amount):
+    if amount is None:
+        return ""
+    return f"{format_decimal(amount, format='#,##0')} ₸"
+
+
+def init_app(app):
+    app.jinja_env.globals.update(switch_language_url=switch_language_url)
+    app.jinja_env.filters.update(tenge=tenge, datetime=format_datetime)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

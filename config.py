@@ -1,0 +1,112 @@
+"""Configuration classes, read from environment variables.
+
+`QATYSU_CONFIG` picks the class (development, testing, production); production refuses to
+start without strong secrets, so a forgotten variable fails loudly instead of silently.
+"""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+DEFAULT_SQLITE_URL = f"sqlite:///{INSTANCE_DIR / 'qatysu.db'}"
+MIN_SECRET_LENGTH = 32
+WEAK_SECRETS = {"dev", "secret", "changeme", "change-me", "development", "qatysu"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Keyed hash for IINs: a separate secret so that rotating SECRET_KEY (sessions) does not
+    # orphan every account. Falls back to SECRET_KEY only outside production.
+    IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", DEFAULT_SQLITE_URL)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    LANGUAGES = ("kk", "ru", "en")
+    BABEL_DEFAULT_LOCALE = "kk"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PREFERRED_URL_SCHEME = "https"
+    WTF_CSRF_TIME_LIMIT = 3600 * 8
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+
+    # Flask-Limiter: Redis in production so limits hold across workers and hosts.
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STRATEGY = "moving-window"
+    LOGIN_FAILURES_PER_IIN = os.environ.get("LOGIN_FAILURES_PER_IIN", "5 per 15 minutes")
+    # Per address only at a level a public service centre's shared connection does not reach.
+    LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "300 per 15 minutes")
+    BALLOTS_PER_ACCOUNT = os.environ.get("BALLOTS_PER_ACCOUNT", "30 per minute")
+    API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
+
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "noreply@qatysu.kz")
+
+    @staticmethod
+    def validate(app):
+        """Hook for classes that must refuse to start with unsafe settings."""
+
+
+class DevelopmentConfig(Config):
+    # Local HTTP on 127.0.0.1: secure-only cookies would never come back.
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    PREFERRED_URL_SCHEME = "http"
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-key-not-for-production-use"
+    IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY") or "development-only-iin-key-not-for-production"
+
+
+class TestingConfig(DevelopmentConfig):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_BACKEND = "memory"
+    SERVER_NAME = "localhost"
+
+
+class ProductionConfig(Config):
+    @staticmethod
+    def validate(app):
+        for name in ("SECRET_KEY", "IIN_HMAC_KEY"):
+            value = app.config.get(name) or ""
+            if len(value) < MIN_SECRET_LENGTH or value.lower() in WEAK_SECRETS:
+                raise RuntimeError(
+                    f"{name} is missing or weak: set it to at least {MIN_SECRET_LENGTH} random "
+                    "characters (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+                )
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not os.environ.get(
+            "QATYSU_ALLOW_SQLITE"
+        ):
+            raise RuntimeError("Production runs on PostgreSQL: set DATABASE_URL.")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env():
+    # A machine with a DATABASE_URL is a deployment: production unless told otherwise. Without
+    # one, the embedded SQLite default is a developer's machine (make run, flask --app wsgi …).
+    default = "production" if os.environ.get("DATABASE_URL") else "development"
+    name = os.environ.get("QATYSU_CONFIG", default)
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"QATYSU_CONFIG must be one of {', '.join(CONFIGS)}, not {name!r}")

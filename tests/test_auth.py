@@ -1,0 +1,140 @@
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.domain.iin import check_digit, make_iin
+from app.extensions import db
+from app.models import User
+from tests.conftest import PASSWORD, csrf_token, new_iin
+
+
+def user_count(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count(User.id)))
+
+
+def register(client, lang="en", **overrides):
+    page = client.get(f"/{lang}/register")
+    data = {"iin": new_iin(), "full_name": "Дана Ахметова", "territory": "751410000",
+            "password": PASSWORD, "password2": PASSWORD, "phone": "", "email": "",
+            "csrf_token": csrf_token(page)}
+    data.update(overrides)
+    return client.post(f"/{lang}/register", data=data)
+
+
+def test_register_logs_in_and_stores_no_iin(app, client, territories):
+    iin = new_iin()
+    response = register(client, iin=iin)
+    assert response.status_code == 302
+    page = client.get("/en/account")
+    assert "Дана Ахметова".encode() in page.data
+    assert iin.encode() not in page.data
+    with app.app_context():
+        user = db.session.scalar(select(User))
+        assert iin not in user.iin_hmac and user.password_hash.startswith("$argon2id$")
+        assert user.territory.code == "751410000"
+
+
+@pytest.mark.parametrize("lang, overrides, message", [
+    ("en", {"iin": make_iin(date(1990, 1, 1))[:11] + "x"}, "exactly 12 digits"),
+    ("en", {"full_name": "   "}, "Enter your full name"),
+    ("en", {"password": "short", "password2": "short"}, "at least 10 characters"),
+    ("en", {"territory": ""}, "Choose the unit where you live"),
+    ("en", {"territory": "999999999"}, "Choose the unit where you live"),
+    ("en", {"iin": make_iin(date(2015, 1, 1))}, "Only adults"),
+    ("ru", {"iin": make_iin(date(2015, 1, 1))}, "совершеннолет"),
+    ("kk", {"iin": make_iin(date(2015, 1, 1))}, "кәмелетке толған"),
+])
+def test_register_rejects_bad_input_and_creates_nothing(app, client, territories, lang, overrides,
+                                                        message):
+    response = register(client, lang=lang, **overrides)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert user_count(app) == 0
+
+
+def test_register_wrong_check_digit(app, client, territories):
+    head = "90051730007"
+    good = check_digit(head)
+    if good is None:
+        head = "90051730008"
+        good = check_digit(head)
+    response = register(client, iin=head + str((good + 1) % 10))
+    assert response.status_code == 422
+    assert b"check digit" in response.data
+    assert user_count(app) == 0
+
+
+def test_register_duplicate_iin(app, client, territories):
+    iin = new_iin()
+    assert register(client, iin=iin).status_code == 302
+    client.post("/en/logout", data={"csrf_token": csrf_token(client.get("/en/"))})
+    response = register(client, iin=iin)
+    assert response.status_code == 422
+    assert b"already exists" in response.data
+    assert user_count(app) == 1
+
+
+def test_register_needs_csrf(app, client, territories):
+    response = client.post("/en/register", data={"iin": new_iin(), "full_name": "X",
+                                                 "territory": "751410000", "password": PASSWORD,
+                                                 "password2": PASSWORD})
+    assert response.status_code == 400
+    assert user_count(app) == 0
+
+
+def test_login_and_logout(client, auth, make_user):
+    _, iin = make_user()
+    response = auth.login(iin)
+    assert response.status_code == 302
+    assert client.get("/en/account").status_code == 200
+    assert auth.logout().status_code == 302
+    assert client.get("/en/account").status_code == 302
+
+
+def test_logout_is_post_only(client, auth, make_user):
+    _, iin = make_user()
+    auth.login(iin)
+    assert client.get("/en/logout").status_code == 405
+    assert client.get("/en/account").status_code == 200
+
+
+def test_login_failure_is_one_generic_message(client, auth, make_user):
+    _, iin = make_user()
+    wrong_password = auth.login(iin, password="wrong-password-1")
+    unknown_iin = auth.login(new_iin(), password="wrong-password-1")
+    for response in (wrong_password, unknown_iin):
+        assert response.status_code == 401
+        assert b"The IIN or password is incorrect." in response.data
+
+
+def test_login_rotates_the_session(client, auth, make_user):
+    _, iin = make_user()
+    client.get("/en/login")
+    with client.session_transaction() as session:
+        session["planted"] = "by-an-attacker"
+    auth.login(iin)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+
+
+def test_login_throttled_per_iin(client, auth, make_user):
+    _, iin = make_user()
+    for _ in range(5):
+        assert auth.login(iin, password="wrong-password-1").status_code == 401
+    response = auth.login(iin)  # even the right password waits now
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    # Another person at the same address is not locked out.
+    _, other = make_user()
+    assert auth.login(other).status_code == 302
+
+
+def test_open_redirect_after_login_is_refused(client, make_user):
+    _, iin = make_user()
+    page = client.get("/en/login")
+    response = client.post("/en/login?next=//evil.example/", data={
+        "iin": iin, "password": PASSWORD, "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert "evil.example" not in response.headers["Location"]
