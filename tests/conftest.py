@@ -166,3 +166,56 @@ def api_token(client):
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
     return factory
+
+
+@pytest.fixture
+def make_cycle(app, territories):
+    """make_cycle(territory="750000000", phase="draft", **fields) -> cycle id.
+
+    Writes the row directly (no phase moves, no audit): for tests that need a cycle in a given
+    state. Tests of the phase rules themselves go through app.domain.phases."""
+    from app.models import Cycle, Territory
+
+    def factory(territory="750000000", phase="draft", **fields):
+        with app.app_context():
+            unit = db.session.scalar(select_territory(territory))
+            values = dict(year=2026, title_kk="Алматы ХҚБ 2026", title_ru="БНУ Алматы 2026",
+                          title_en="Almaty PB 2026", budget=100_000_000, max_project_cost=30_000_000,
+                          ballot_style="approval", max_choices=3, rule="greedy", min_voters=10)
+            values.update(fields)
+            cycle = Cycle(territory=unit, phase=phase, **values)
+            db.session.add(cycle)
+            db.session.commit()
+            return cycle.id
+
+    return factory
+
+
+def select_territory(code):
+    from sqlalchemy import select as _select
+
+    from app.models import Territory
+
+    return _select(Territory).where(Territory.code == code)
+
+
+@pytest.fixture
+def make_proposal(app, make_user):
+    """make_proposal(cycle_id, author_id=None, status="admitted", cost=..., **fields) -> id."""
+    from app.models import Cycle, Proposal, User
+
+    def factory(cycle_id, author_id=None, status="admitted", cost=5_000_000, **fields):
+        if author_id is None:
+            author_id, _ = make_user()
+        with app.app_context():
+            author = db.session.get(User, author_id)
+            values = dict(title="Сквер на Абая", description="<p>Скамейки и деревья.</p>",
+                          category="parks", address="пр. Абая, 10", language="ru")
+            values.update(fields)
+            proposal = Proposal(cycle=db.session.get(Cycle, cycle_id), author=author,
+                                territory=author.territory, status=status, cost=cost, **values)
+            db.session.add(proposal)
+            db.session.commit()
+            return proposal.id
+
+    return factory
