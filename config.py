@@ -46,6 +46,9 @@ class Config:
     LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "300 per 15 minutes")
     BALLOTS_PER_ACCOUNT = os.environ.get("BALLOTS_PER_ACCOUNT", "30 per minute")
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
+    # Number of reverse proxies in front of gunicorn whose X-Forwarded-* headers are trusted
+    # (the client address drives rate limits, so it must not be spoofable).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")

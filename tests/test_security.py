@@ -65,3 +65,44 @@ def test_iin_never_logged(client, territories, caplog):
                                            "password": "correct-horse-battery"})
     client.post("/api/v1/auth/token", json={"iin": iin, "password": "wrong-wrong-wrong"})
     assert iin not in caplog.text
+
+
+def _redis_reachable():
+    import redis
+
+    try:
+        return redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis server on 127.0.0.1:6379")
+def test_login_throttle_is_shared_across_workers_through_redis(make_app, territories):
+    """Two app instances (two gunicorn workers, or two hosts) share one Redis: a guesser cannot
+    spread attempts over workers."""
+    import redis
+
+    from app.domain import accounts
+    from app.extensions import db
+    from tests.conftest import PASSWORD, new_iin
+
+    redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
+    worker_one = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
+    iin = new_iin()
+    with worker_one.app_context():
+        from app.domain.territories import import_territories
+        from tests.conftest import KATO_DEMO
+
+        import_territories(KATO_DEMO.read_text(encoding="utf-8"))
+        accounts.register_resident(iin=iin, full_name="A B", territory_code="751410000",
+                                   password=PASSWORD, iin_key=worker_one.config["IIN_HMAC_KEY"])
+        db.session.commit()
+    worker_two = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
+    wrong = {"iin": iin, "password": "wrong-password"}
+    for n in range(5):
+        worker = worker_one if n % 2 else worker_two
+        assert worker.test_client().post("/api/v1/auth/token", json=wrong).status_code == 401
+    for worker in (worker_one, worker_two):
+        response = worker.test_client().post("/api/v1/auth/token", json={"iin": iin, "password": PASSWORD})
+        assert response.status_code == 429
+    redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()

@@ -43,6 +43,36 @@ def translate_update():
              "--ignore-obsolete")
 
 
+@translate_cli.command("fill")
+@click.argument("json_files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def translate_fill(json_files):
+    """Fill kk and ru catalogues from JSON files of translations ({msgid: {kk, ru}})."""
+    import json
+
+    from babel.messages.pofile import read_po, write_po
+
+    wanted = {}
+    for name in json_files:
+        wanted.update(json.loads(Path(name).read_text(encoding="utf-8")))
+    for lang in ("kk", "ru"):
+        po_path = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+        with open(po_path, "rb") as f:
+            catalog = read_po(f, locale=lang)
+        filled = 0
+        for message in catalog:
+            key = message.id[0] if isinstance(message.id, tuple) else message.id
+            entry = wanted.get(key)
+            if not key or not entry or lang not in entry:
+                continue
+            text = entry[lang]
+            message.string = tuple(text) if message.pluralizable else text
+            message.flags.discard("fuzzy")
+            filled += 1
+        with open(po_path, "wb") as f:
+            write_po(f, catalog, width=100, omit_header=False)
+        click.echo(f"{lang}: {filled} messages filled")
+
+
 @translate_cli.command("compile")
 def translate_compile():
     """Compile the catalogues to .mo files (built, never committed)."""
