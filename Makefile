@@ -28,7 +28,7 @@ install-dev: $(VENV)/.installed-dev
 
 # Compiled catalogues are build products: made here, never committed.
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile -q -d translations
+	@$(BIN)/pybabel compile -d translations >/dev/null
 
 migrate: install translations
 	@mkdir -p instance

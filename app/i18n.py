@@ -1,6 +1,6 @@
 """Languages: URL prefix first (/kk/, /ru/, /en/), then the cookie, then Accept-Language."""
 from flask import g, request
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 LANGUAGES = ("kk", "ru", "en")
 DEFAULT_LANGUAGE = "kk"
@@ -17,9 +17,15 @@ def preferred_language():
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
 
 
+def lang_from_path():
+    """The language prefix of the path, also for URLs that matched no route (404 pages)."""
+    prefix = request.path.split("/", 2)[1] if request.path.count("/") >= 2 else ""
+    return prefix if prefix in LANGUAGES else None
+
+
 def select_locale():
     """Flask-Babel's locale selector."""
-    lang = g.get("lang_code")
+    lang = g.get("lang_code") or lang_from_path()
     if lang in LANGUAGES:
         return lang
     if request.path.startswith("/api/"):
@@ -43,9 +49,14 @@ def add_lang_code(endpoint, values):
         values["lang_code"] = g.get("lang_code") or select_locale()
 
 
+
 def translate(message, params=None):
-    """Translate a message the domain marked with N_()."""
-    return gettext(message, **(params or {}))
+    """Translate a message the domain marked with N_() or Np_() (counted, needs params["n"])."""
+    params = params or {}
+    if isinstance(message, tuple):
+        singular, plural = message
+        return ngettext(singular, plural, params["n"], **params)
+    return gettext(message, **params)
 
 
 def localized(obj, attribute, lang):

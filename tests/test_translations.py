@@ -43,8 +43,9 @@ def test_catalogue_complete(lang, plurals):
 
 def test_template_is_not_stale(tmp_path):
     fresh = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-                    "-k", "_l", "-k", "N_", "--no-location", "--sort-output", "--omit-header",
+    from app.cli import EXTRACT_ARGS
+
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *EXTRACT_ARGS,
                     "-o", str(fresh), "app"], cwd=ROOT, check=True, capture_output=True)
     with open(fresh, "rb") as f:
         current = msgids(read_po(f))

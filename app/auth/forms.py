@@ -1,4 +1,4 @@
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
@@ -15,7 +15,8 @@ class RegisterForm(FlaskForm):
     territory = SelectField(_l("Where you live"), validate_choice=False,
                             description=_l("The unit (city, district, rural district or village) of your home."))
     password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter a password."))],
-                             description=_l("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
+                             description=lazy_ngettext("At least %(num)s character.", "At least %(num)s characters.",
+                                                      MIN_PASSWORD_LENGTH),
                              render_kw={"autocomplete": "new-password", "maxlength": MAX_PASSWORD_LENGTH})
     password2 = PasswordField(_l("Repeat the password"),
                               validators=[EqualTo("password", message=_l("The passwords do not match."))],

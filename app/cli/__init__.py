@@ -8,13 +8,17 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.domain import accounts
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, english
 from app.domain.territories import ImportFailed, import_territories
 from app.extensions import db
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
 POT = TRANSLATIONS / "messages.pot"
+
+# Keywords that mark messages: lazy forms for labels, N_/Np_ for the Flask-free domain.
+EXTRACT_ARGS = ["extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_ngettext:1,2", "-k", "N_",
+                "-k", "Np_:1,2", "--no-location", "--sort-output", "--omit-header"]
 
 translate_cli = AppGroup("translate", help="Extract, update and compile the message catalogues.")
 territories_cli = AppGroup("territories", help="Administrative-territorial units (KATO).")
@@ -31,8 +35,7 @@ def _pybabel(*args):
 @translate_cli.command("extract")
 def translate_extract():
     """Write translations/messages.pot from the code and templates."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_", "--no-location",
-             "--sort-output", "--omit-header", "-o", str(POT), "app")
+    _pybabel(*EXTRACT_ARGS, "-o", str(POT), "app")
 
 
 @translate_cli.command("update")
@@ -113,7 +116,7 @@ def users_create_staff(iin, full_name, territory_code, password, admin):
         db.session.rollback()
         for name, messages in error.fields.items():
             for message, params in messages:
-                click.echo(f"{name}: {message % params if params else message}", err=True)
+                click.echo(f"{name}: {english(message, params)}", err=True)
         raise click.ClickException(str(error))
     db.session.commit()
     click.echo(f"{user.role} account {user.id} for {user.full_name} ({user.territory.code})")

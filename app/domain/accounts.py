@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from app.domain.errors import N_, Conflict, FieldErrors, NotFound
+from app.domain.errors import N_, Conflict, FieldErrors, NotFound, Np_
 from app.domain.iin import InvalidIIN, iin_digest, normalise, validate_adult_iin
 from app.extensions import db
 from app.models import ApiToken, Role, Territory, User
@@ -42,9 +42,13 @@ def check_password(user, password):
 
 def check_password_rules(errors, password, field="password"):
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors.add(field, N_("The password must have at least %(n)s characters."), n=MIN_PASSWORD_LENGTH)
+        errors.add(field, Np_("The password must have at least %(n)s character.",
+                                "The password must have at least %(n)s characters."),
+                   n=MIN_PASSWORD_LENGTH)
     elif len(password) > MAX_PASSWORD_LENGTH:
-        errors.add(field, N_("The password must have at most %(n)s characters."), n=MAX_PASSWORD_LENGTH)
+        errors.add(field, Np_("The password must have at most %(n)s character.",
+                                "The password must have at most %(n)s characters."),
+                   n=MAX_PASSWORD_LENGTH)
 
 
 def find_territory(code):
@@ -70,7 +74,8 @@ def register_resident(*, iin, full_name, territory_code, password, iin_key, phon
     if not full_name:
         errors.add("full_name", N_("Enter your full name."))
     elif len(full_name) > MAX_NAME_LENGTH:
-        errors.add("full_name", N_("The name must have at most %(n)s characters."), n=MAX_NAME_LENGTH)
+        errors.add("full_name", Np_("The name must have at most %(n)s character.",
+                                    "The name must have at most %(n)s characters."), n=MAX_NAME_LENGTH)
     territory = find_territory(territory_code)
     if territory is None:
         errors.add("territory", N_("Choose the unit where you live."))

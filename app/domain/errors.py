@@ -10,11 +10,24 @@ def N_(message):
     return message
 
 
+def Np_(singular, plural):
+    """Mark a message with a count (params must include n): translated with ngettext."""
+    return (singular, plural)
+
+
+def english(message, params=None):
+    """The source (English) text of a marked message, for logs and the operator CLI."""
+    params = params or {}
+    if isinstance(message, tuple):
+        message = message[0] if params.get("n") == 1 else message[1]
+    return message % params if params else message
+
+
 class DomainError(Exception):
     status = 422
 
     def __init__(self, code, message, field=None, **params):
-        super().__init__(message % params if params else message)
+        super().__init__(english(message, params))
         self.code = code
         self.message = message
         self.field = field

@@ -4,7 +4,7 @@ import io
 
 from sqlalchemy import select
 
-from app.domain.errors import N_, DomainError
+from app.domain.errors import DomainError, Np_
 from app.extensions import db
 from app.models import Territory, TerritoryLevel
 
@@ -14,7 +14,8 @@ LEVELS = {level.value for level in TerritoryLevel}
 
 class ImportFailed(DomainError):
     def __init__(self, problems):
-        super().__init__("import_failed", N_("The file was not imported: %(n)s rows have errors."),
+        super().__init__("import_failed", Np_("The file was not imported: %(n)s row has errors.",
+                                              "The file was not imported: %(n)s rows have errors."),
                          n=len(problems))
         self.problems = problems  # [(line number, message)]
 
