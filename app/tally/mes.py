@@ -22,7 +22,7 @@ a relative 1e-9 (ties, affordability, who runs dry) is redone exactly.
 """
 
 from fractions import Fraction
-from math import floor
+from math import ceil, floor
 
 import numpy as np
 
@@ -60,46 +60,74 @@ class EqualShares:
 
     # -- one run at a fixed share -------------------------------------------------
     def run(self, share):
-        """MES with `share` per voter. Returns [(project, exact price per voter)] in order."""
+        """MES with `share` per voter. Returns [(project, exact price per voter)] in order.
+
+        Also sets `self.stable_for`: how far the share can grow (exclusive)
+        with every decision of this run unchanged, hence the same outcome.
+        Each voter's budget, each price and each criterion is an affine
+        function of the share while the run's structure holds (who pays in
+        full, who runs dry, which projects are unaffordable); a project's price
+        is moreover convex in the share, so the tangent at this share bounds it
+        from below. The horizon is the first share where one of these lines
+        crosses the line it was compared with.
+        """
         share = Fraction(share)
         self.share = share
         self.money = np.full(self.n, float(share))  # float view of each voter's budget
+        self.slope = np.ones(self.n)  # d(money)/d(share)
         self.active = np.ones(self.n, dtype=bool)  # False once a voter ran dry (holds exactly 0)
         self.bought = []
+        self.stable_for = np.inf
         chosen = [(c, Fraction(0)) for c in self.free]
-        bound = {}
+        bound = {}  # project -> (criterion, slope): a lower bound on its criterion now
         for c in self.candidates:
-            first_price = self.cost_float[c] / self.votes[c]
-            bound[c] = self._criterion(c, first_price)
+            bound[c] = (self._criterion(c, self.cost_float[c] / self.votes[c]), 0.0)
         while bound:
             best_value = np.inf
             measured = []
-            for c in sorted(bound, key=lambda c: (bound[c], self.tie[c])):
-                if bound[c] > best_value * (1 + CLOSE):
+            for c in sorted(bound, key=lambda c: (bound[c][0], self.tie[c])):
+                if bound[c][0] > best_value * (1 + CLOSE):
                     break  # prices only rise: c cannot beat the best any more
-                price = self._float_price(c)
-                if price is None:
+                priced = self._float_price(c)
+                if priced is None:
                     del bound[c]
                     continue
-                value = self._criterion(c, price)
-                bound[c] = value
+                price, price_slope = priced
+                value, value_slope = self._criterion(c, price), self._criterion(c, price_slope)
+                bound[c] = (value, value_slope)
                 measured.append((c, price, value))
                 best_value = min(best_value, value)
             if not measured:
                 break
             close = [(c, price) for c, price, value in measured if value <= best_value * (1 + CLOSE)]
+            exact = {}
             if len(close) == 1:
                 winner, float_price = close[0]
                 price = self._exact_price(winner, float_price)
             else:
-                exact = [(self._exact_criterion(c, self._exact_price(c, p)), self.tie[c], c, p) for c, p in close]
-                exact.sort(key=lambda item: (item[0], item[1]))
-                _, _, winner, float_price = exact[0]
-                price = self._exact_price(winner, float_price)
+                for c, p in close:
+                    exact[c] = self._exact_criterion(c, self._exact_price(c, p))
+                winner = min(exact, key=lambda c: (exact[c], self.tie[c]))
+                price = self._exact_price(winner, dict(close)[winner])
+            winner_value, winner_slope = bound[winner]
+            for c, (value, value_slope) in bound.items():
+                if c == winner:
+                    continue
+                if c in exact:
+                    difference = float(exact[c] - exact[winner])
+                    if difference == 0 and value_slope < winner_slope - CLOSE * max(abs(winner_slope), 1e-12):
+                        self.stable_for = 0.0  # a tie that tips the other way as the share grows
+                    value = winner_value + difference
+                self._horizon(value - winner_value, winner_slope - value_slope)
             self._charge(winner, price)
             chosen.append((winner, price))
             del bound[winner]
         return chosen
+
+    def _horizon(self, gap, closing_speed):
+        """Record where a positive `gap` closing at `closing_speed` per unit of share reaches 0."""
+        if closing_speed > 0 and gap >= 0:
+            self.stable_for = min(self.stable_for, gap / closing_speed)
 
     def _criterion(self, c, price):
         return price / self.cost_float[c] if self.utility == "cost" else price
@@ -108,20 +136,27 @@ class EqualShares:
         return price / self.cost[c] if self.utility == "cost" else price
 
     def _float_price(self, c):
-        """Float price of c, or None when its supporters cannot afford it."""
-        money = self.money[self.supporters[c]]
+        """(price, d price/d share) of c in floats, or None when its supporters cannot afford it."""
+        voters = self.supporters[c]
+        money = self.money[voters]
         cost = self.cost_float[c]
         total = money.sum()
-        if total < cost * (1 - CLOSE):
+        affordable = total >= cost * (1 + CLOSE) or (
+            total >= cost * (1 - CLOSE) and self._exact_money(voters) >= self.cost[c])
+        if not affordable:
+            if abs(total - cost) <= CLOSE * cost:
+                self.stable_for = 0.0
+            self._horizon(cost - total, self.slope[voters].sum())
             return None
-        if total < cost * (1 + CLOSE) and self._exact_money(self.supporters[c]) < self.cost[c]:
-            return None
-        money = np.sort(money)
+        order = np.argsort(money, kind="stable")
+        money = money[order]
         paid_before = np.cumsum(money) - money
         remaining = money.size - np.arange(money.size)
         price = (cost - paid_before) / remaining
         fits = price <= money
-        return float(price[np.argmax(fits)] if fits.any() else price[-1])
+        poor = int(np.argmax(fits)) if fits.any() else money.size - 1
+        slope = -self.slope[voters][order[:poor]].sum() / (money.size - poor)
+        return float(price[poor]), float(slope)
 
     def _exact_money(self, voters):
         """Exact total budget held by `voters`."""
@@ -172,12 +207,26 @@ class EqualShares:
         near = np.abs(money - float_price) <= gap
         for position in np.flatnonzero(near):
             dry[position] = self._exact_budget(voters[position]) <= price
+        # Structure horizon: when does a supporter cross the price line?
+        price_slope = -self.slope[voters][dry].sum() / max(int((~dry).sum()), 1)
+        alive = self.active[voters]
+        speeds = self.slope[voters] - price_slope
+        if np.any(near & alive):
+            self.stable_for = 0.0
+        poor = dry & alive & (speeds > 0)
+        if poor.any():
+            self.stable_for = min(self.stable_for, float(np.min((float_price - money[poor]) / speeds[poor])))
+        rich = ~dry & (speeds < 0)
+        if rich.any():
+            self.stable_for = min(self.stable_for, float(np.min((money[rich] - float_price) / -speeds[rich])))
         self.bought.append((c, price))
         dry_voters = voters[dry]
         rich_voters = voters[~dry]
         self.money[dry_voters] = 0.0
+        self.slope[dry_voters] = 0.0
         self.active[dry_voters] = False
         self.money[rich_voters] -= float_price
+        self.slope[rich_voters] -= price_slope
 
     # -- completion ---------------------------------------------------------------
     def exhaustive(self, chosen):
@@ -188,13 +237,26 @@ class EqualShares:
     def spent(self, chosen):
         return sum((self.cost[c] for c, _ in chosen), Fraction(0))
 
-    def add_one(self, start, step):
-        """Raise the share by `step` until the outcome is exhaustive or would overspend."""
+    def add_one(self, start, step, skip=True):
+        """Raise the share by `step` until the outcome is exhaustive or would overspend.
+
+        Steps inside the horizon of the last run give the same outcome, which
+        is neither exhaustive nor over budget, so the walk jumps over them.
+        """
         share = start
         chosen = self.run(share)
-        steps = 0
+        steps = runs = 0
         while not self.exhaustive(chosen):
+            horizon = self.stable_for * (1 - 1e-7) - 1e-7 * max(float(share), 1.0)
+            same = max(0, ceil(horizon / float(step)) - 1) if np.isfinite(horizon) and horizon > 0 else 0
+            if not skip:
+                same = 0
+            elif not np.isfinite(self.stable_for):
+                break  # no share, however large, changes this outcome
+            share += same * step
+            steps += same
             following = self.run(share + step)
+            runs += 1
             if self.spent(following) > self.budget:
                 break
             share += step
@@ -205,6 +267,7 @@ class EqualShares:
         # Prices must describe the outcome returned, at its share.
         if self.share != share:
             chosen = self.run(share)
+        self.runs = runs
         return chosen, share, steps
 
 
