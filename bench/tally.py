@@ -1,0 +1,88 @@
+"""Benchmark: each rule on the shared Pabulib files, against pabutools in the same run.
+
+    python bench/tally.py [--quick] [--skip-slow-pabutools] [--files STEM ...]
+
+--quick runs only our engine (no pabutools). --skip-slow-pabutools leaves out
+pabutools' MES with completion on files above 20,000 voters (minutes each).
+Times exclude parsing; pabutools is timed on its own parser's objects.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.tally import count, parse_file  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "pabulib"
+RULES = ["greedy", "greedy-threshold", "mes"]
+
+
+def pabutools_runner(path, rule):
+    from pabutools.election import Cost_Sat, parse_pabulib
+    from pabutools.rules import greedy_utilitarian_welfare, method_of_equal_shares
+
+    instance, profile = parse_pabulib(str(path))
+    if rule == "mes":
+        return lambda: method_of_equal_shares(instance, profile, sat_class=Cost_Sat, voter_budget_increment=1)
+    if rule == "greedy-threshold":
+        threshold = instance.meta.get("min_project_score_threshold")
+        if threshold is None:
+            return None
+        scores = {p: 0 for p in instance}
+        for ballot in profile:
+            for p in ballot:
+                scores[p] += 1
+        eligible = [p for p in instance if scores[p] >= float(threshold)]
+
+        def run():
+            instance_copy = instance.copy() if hasattr(instance, "copy") else instance
+            for p in [p for p in instance if p not in eligible]:
+                instance_copy.discard(p)
+            return greedy_utilitarian_welfare(instance_copy, profile, sat_class=Cost_Sat)
+        return run
+    return lambda: greedy_utilitarian_welfare(instance, profile, sat_class=Cost_Sat)
+
+
+def timed(function):
+    start = time.perf_counter()
+    value = function()
+    return time.perf_counter() - start, value
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="our engine only")
+    parser.add_argument("--skip-slow-pabutools", action="store_true")
+    parser.add_argument("--files", nargs="*")
+    args = parser.parse_args()
+    paths = sorted(SHARED.glob("*.pb"))
+    if args.files:
+        paths = [p for p in paths if p.stem in args.files]
+    print(f"{'file':42} {'rule':17} {'voters':>7} {'qatysu s':>9} {'pabutools s':>12} {'speed-up':>9}  same")
+    for path in paths:
+        election = parse_file(path)
+        for rule in RULES:
+            if rule == "greedy-threshold" and "min_project_score_threshold" not in election.meta:
+                continue
+            if rule != "mes" and election.vote_type not in ("approval", "choose-1"):
+                continue  # pabutools' Cost_Sat greedy ranks by supporters, not points
+            ours, result = timed(lambda: count(election, rule, tie_breaking="lexicographic"))
+            theirs, same = None, ""
+            slow = rule == "mes" and len(election.ballots) > 20000 and args.skip_slow_pabutools
+            if not args.quick and not slow:
+                runner = pabutools_runner(path, rule)
+                if runner is not None:
+                    theirs, outcome = timed(runner)
+                    same = "yes" if sorted(p.name for p in outcome) == sorted(result.winners) else "NO"
+            shown = f"{theirs:12.3f}" if theirs is not None else f"{'-':>12}"
+            speed = f"{theirs / ours:8.0f}x" if theirs is not None else f"{'-':>9}"
+            print(f"{path.stem[:42]:42} {rule:17} {len(election.ballots):7d} {ours:9.3f} {shown} {speed}  {same}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
