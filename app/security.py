@@ -1,4 +1,6 @@
 """Security headers, login sessions, and the throttles for logins and ballots."""
+import time
+
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from limits import parse
@@ -71,8 +73,6 @@ class Throttle:
         limit = self._limit()
         if not limiter.limiter.test(limit, self.namespace, key):
             reset_at, _ = limiter.limiter.get_window_stats(limit, self.namespace, key)
-            import time
-
             raise Throttled(retry_after=reset_at - time.time())
 
     def hit(self, key):

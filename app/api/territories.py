@@ -7,11 +7,6 @@ from app.extensions import db
 from app.models import Territory
 
 
-def territory_json(unit, locale):
-    return {"code": unit.code, "name": unit.name(locale), "name_i18n": unit.names,
-            "level": unit.level, "parent": unit.parent.code if unit.parent else None}
-
-
 @bp.get("/territories")
 def list_territories():
     locale = str(get_locale())
@@ -24,10 +19,10 @@ def list_territories():
     if level:
         query = query.where(Territory.level == level)
     units = db.session.scalars(query).all()
-    parents = {u.id: u for u in units}
+    # Parent codes in one query rather than one lazy load per unit (15,000 in the whole country).
+    codes = dict(db.session.execute(select(Territory.id, Territory.code)).all())
     return [
         {"code": u.code, "name": u.name(locale), "name_i18n": u.names, "level": u.level,
-         "parent": (parents[u.parent_id].code if u.parent_id in parents
-                    else (u.parent.code if u.parent else None))}
+         "parent": codes.get(u.parent_id)}
         for u in units
     ]
