@@ -138,3 +138,15 @@ def test_open_redirect_after_login_is_refused(client, make_user):
         "iin": iin, "password": PASSWORD, "csrf_token": csrf_token(page)})
     assert response.status_code == 302
     assert "evil.example" not in response.headers["Location"]
+
+
+def test_register_with_the_whole_country_narrows_units_by_search(app, client, runner):
+    from tests.conftest import SHARED
+
+    assert runner.invoke(args=["territories", "import", str(SHARED / "kato" / "kato.csv")]).exit_code == 0
+    page = client.get("/ru/register").get_data(as_text=True)
+    assert page.count("<option") <= 401 and 'name="find"' in page
+    found = client.get("/ru/register?find=Айтей").get_data(as_text=True)
+    assert 'value="195231000"' in found
+    response = register(client, lang="ru", territory="195231100")  # a village not in the first list
+    assert response.status_code == 302

@@ -1,7 +1,7 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from app.auth import bp
 from app.auth.forms import LoginForm, LogoutForm, RegisterForm
@@ -15,12 +15,29 @@ from app.security import login_attempts_by_address, login_failures_by_iin
 from app.web import show_domain_error
 
 
-def territory_choices(locale):
-    """Every unit, ordered as a tree and indented by depth, for a plain <select>."""
-    units = db.session.scalars(select(Territory).order_by(Territory.path)).all()
-    return [("", _("Choose…"))] + [
-        (u.code, "\u2003" * u.depth + u.name(locale)) for u in units
-    ]
+MAX_SELECT_UNITS = 400
+
+
+def territory_choices(locale, search="", selected=None):
+    """Units for a plain <select>, ordered as a tree and indented by depth. With the whole
+    country loaded (15,000 units) the list is narrowed by a search on the name first."""
+    query = select(Territory).order_by(Territory.path)
+    total = db.session.scalar(select(func.count(Territory.id)))
+    search = " ".join((search or "").split())[:60]
+    if total > MAX_SELECT_UNITS:
+        if search:
+            pattern = f"%{search}%"
+            query = query.where(or_(Territory.name_kk.ilike(pattern), Territory.name_ru.ilike(pattern),
+                                    Territory.name_en.ilike(pattern), Territory.code == search))
+        else:
+            query = query.where(Territory.path.notlike("%/%/%/"))  # regions, cities and their units
+        query = query.limit(MAX_SELECT_UNITS)
+    units = db.session.scalars(query).all()
+    if selected and selected not in {u.code for u in units}:
+        chosen = db.session.scalar(select(Territory).where(Territory.code == selected))
+        units = ([chosen] if chosen else []) + units
+    return [("", _("Choose…"))] + [(u.code, "\u2003" * u.depth + u.name(locale)) for u in units], \
+        total > MAX_SELECT_UNITS
 
 
 def safe_next(target):
@@ -35,7 +52,9 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
-    form.territory.choices = territory_choices(str(get_locale()))
+    search = request.args.get("find", "")
+    form.territory.choices, searchable = territory_choices(str(get_locale()), search,
+                                                           form.territory.data)
     if form.validate_on_submit():
         try:
             user = accounts.register_resident(
@@ -51,7 +70,8 @@ def register():
             login_user(user)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
             return redirect(url_for("main.index"))
-    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+    return render_template("auth/register.html", form=form, searchable=searchable, search=search), \
+        422 if form.errors else 200
 
 
 @bp.route("/login", methods=["GET", "POST"])
