@@ -40,6 +40,11 @@ class Config:
     # Flask-Limiter: Redis in production so limits hold across workers and hosts.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Flask-Caching: Redis shares the cache across workers and hosts; without it, per process.
+    CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
+    CACHE_REDIS_URL = os.environ.get("REDIS_URL")
+    CACHE_KEY_PREFIX = "qatysu:"
+    CACHE_DEFAULT_TIMEOUT = 300
     RATELIMIT_STRATEGY = "moving-window"
     LOGIN_FAILURES_PER_IIN = os.environ.get("LOGIN_FAILURES_PER_IIN", "5 per 15 minutes")
     # Per address only at a level a public service centre's shared connection does not reach.

@@ -96,6 +96,8 @@ def test_territories(client, territories):
     inside = client.get("/api/v1/territories?within=195231000").get_json()
     assert {u["code"] for u in inside} >= {"195231000", "195231100"}
     assert all(u["code"].startswith("19523") for u in inside)
+    unknown = client.get("/api/v1/territories?within=123")
+    assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "territory_not_found"
 
 
 def test_unknown_api_route_is_json_404(client):

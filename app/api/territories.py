@@ -1,21 +1,28 @@
 from flask import request
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext as _
 from sqlalchemy import select
 
 from app.api import bp
-from app.extensions import db
+from app.api.common import ApiError
+from app.extensions import cache, db
 from app.models import Territory
 
 
 @bp.get("/territories")
 def list_territories():
-    locale = str(get_locale())
+    within = request.args.get("within", "")
+    if within and db.session.scalar(select(Territory.id).where(Territory.code == within)) is None:
+        raise ApiError(404, "territory_not_found", _("No territory has this KATO code."))
+    return territory_rows(str(get_locale()), request.args.get("within", ""),
+                          request.args.get("level", ""))
+
+
+@cache.memoize()  # the whole country is 15,000 rows; cleared by `territories import`
+def territory_rows(locale, within, level):
     query = select(Territory).order_by(Territory.path)
-    within = request.args.get("within")
     if within:
         root = db.session.scalar(select(Territory).where(Territory.code == within))
-        query = query.where(Territory.path.startswith(root.path if root else "\0"))
-    level = request.args.get("level")
+        query = query.where(Territory.path.startswith(root.path))
     if level:
         query = query.where(Territory.level == level)
     units = db.session.scalars(query).all()

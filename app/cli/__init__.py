@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from app.domain import accounts
 from app.domain.errors import DomainError, english
 from app.domain.territories import ImportFailed, import_territories
-from app.extensions import db
+from app.extensions import cache, db
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
@@ -97,6 +97,7 @@ def territories_import(csv_file):
             click.echo(f"… and {len(error.problems) - 200} more", err=True)
         raise click.ClickException(f"nothing imported: {len(error.problems)} problems in {csv_file}")
     db.session.commit()
+    cache.clear()
     click.echo(f"{created} units created, {updated} updated")
 
 
