@@ -4,6 +4,7 @@ import math
 from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from app.cycles import bp
 from app.cycles.forms import ProposalForm, WithdrawForm
@@ -53,7 +54,8 @@ def _uploads(form):
 
 
 def _category_choices(cycle):
-    return [("", _("Choose…"))] + [(c, str(CATEGORY_LABELS.get(c, c))) for c in cycle.categories or []]
+    return [SelectChoice("", _("Choose…"))] + [SelectChoice(c, str(CATEGORY_LABELS.get(c, c)))
+                                              for c in cycle.categories or []]
 
 
 @bp.route("/cycles")

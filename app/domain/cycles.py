@@ -114,8 +114,8 @@ def defaults():
 def create_cycle(actor, territory, values):
     """A new cycle in `draft` for the territory. values: the ALL_FIELDS names (flat)."""
     require_staff_of(actor, territory)
-    merged = defaults()
-    merged.update({k: v for k, v in values.items() if k in ALL_FIELDS and v is not None})
+    merged = defaults()  # for what the caller leaves out; an explicit None is validated as given
+    merged.update({k: v for k, v in values.items() if k in ALL_FIELDS})
     merged = _normalise(merged)
     _validate(merged)
     cycle = Cycle(territory=territory, phase=Phase.DRAFT.value, created_by=actor,

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, DateTimeLocalInput, ListWidget
 
 from app.cycles.labels import CATEGORY_LABELS, RULE_LABELS, STYLE_LABELS
@@ -30,11 +31,11 @@ class CycleForm(FlaskForm):
     max_project_cost = StringField(_l("Cost cap per project, tenge"), render_kw={"inputmode": "numeric"},
                                    description=_l("Caps set in MRP are converted to tenge at this year's MRP."))
     categories = MultiCheckboxField(_l("Eligible categories"), validate_choice=False,
-                                    choices=[(k, v) for k, v in CATEGORY_LABELS.items()])
+                                    choices=[SelectChoice(k, v) for k, v in CATEGORY_LABELS.items()])
     ballot_style = SelectField(_l("Ballot style"), validate_choice=False,
-                               choices=[(k, v) for k, v in STYLE_LABELS.items()])
+                               choices=[SelectChoice(k, v) for k, v in STYLE_LABELS.items()])
     max_choices = StringField(_l("Projects a voter may choose (approval ballot)"), render_kw={"inputmode": "numeric"})
-    rule = SelectField(_l("Counting rule"), validate_choice=False, choices=[(k, v) for k, v in RULE_LABELS.items()])
+    rule = SelectField(_l("Counting rule"), validate_choice=False, choices=[SelectChoice(k, v) for k, v in RULE_LABELS.items()])
     min_voters = StringField(_l("Minimum number of voters per project"), render_kw={"inputmode": "numeric"},
                              description=_l("At least 10 by national rules; some cities use 50."))
     proposals_open = LocalDateTimeField(_l("Proposals open"))
@@ -52,8 +53,8 @@ class PhaseForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     decision = RadioField(_l("Decision"), validate_choice=False, choices=[
-        ("admitted", _l("Admit to voting")), ("rejected", _l("Reject")),
-        ("revision_requested", _l("Ask the author for a revision"))])
+        SelectChoice("admitted", _l("Admit to voting")), SelectChoice("rejected", _l("Reject")),
+        SelectChoice("revision_requested", _l("Ask the author for a revision"))])
     reason = TextAreaField(_l("Reason"), description=_l("Published with the decision. Required for a rejection or a revision request."))
     revision_deadline = LocalDateTimeField(_l("Deadline for the revision"))
     submit = SubmitField(_l("Record the decision"))

@@ -11,6 +11,8 @@ from app.domain.errors import DomainError
 from app.domain.permissions import is_staff_of
 from app.extensions import db
 from app.staff import bp
+from wtforms.fields.choices import SelectChoice
+
 from app.staff.forms import CycleForm, PhaseForm, ProtocolForm, ReviewForm
 from app.web import show_domain_error
 
@@ -35,7 +37,7 @@ def _managed_cycle(cycle_id):
 
 
 def _territory_choices(locale):
-    return [(u.code, "\u2003" * u.depth + u.name(locale)) for u in cycle_domain.manageable_territories(current_user)]
+    return [SelectChoice(u.code, "\u2003" * u.depth + u.name(locale)) for u in cycle_domain.manageable_territories(current_user)]
 
 
 def _cycle_values(form):
