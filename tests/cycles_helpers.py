@@ -7,6 +7,7 @@ import json
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
+from flask_babel import Domain
 from PIL import Image
 
 from tests.conftest import ROOT, AuthActions, csrf_token  # noqa: F401
@@ -40,7 +41,16 @@ def build_catalogues(target):
 def tapp(make_app, app, tmp_path):
     """The app with the real catalogues (when compiled) plus this area's pending translations."""
     folder = build_catalogues(tmp_path / "pending-translations")
-    return make_app(BABEL_TRANSLATION_DIRECTORIES=f"{ROOT / 'translations'};{folder}")
+    made = make_app(BABEL_TRANSLATION_DIRECTORIES=f"{ROOT / 'translations'};{folder}")
+    # Flask-Babel caches catalogues in one Domain shared by every app in the process: this app
+    # gets its own, so neither app sees the other's catalogues.
+    domain = Domain()
+
+    @made.before_request
+    def own_translation_domain():
+        domain.as_default()
+
+    return made
 
 
 @pytest.fixture

@@ -72,7 +72,9 @@ def submit_proposal(cycle_id):
               "category": field(body, "category", str), "cost": field(body, "cost", int),
               "address": field(body, "address", str), "latitude": _number(body, "latitude"),
               "longitude": _number(body, "longitude")}
-    proposal = proposal_domain.submit_proposal(g.api_user, cycle, values, language=str(get_locale()),
+    # The language the author wrote in: stated, or else the request's language.
+    language = field(body, "language", str) or str(get_locale())
+    proposal = proposal_domain.submit_proposal(g.api_user, cycle, values, language=language,
                                                upload_dir=current_app.config["UPLOAD_DIR"])
     db.session.commit()
     return {"id": proposal.id}, 201
@@ -132,6 +134,9 @@ register_paths({
                                      "title": {"type": "string"}, "description": {"type": "string"},
                                      "category": _CATEGORY, "cost": {"type": "integer", "minimum": 1},
                                      "address": {"type": "string"}, "latitude": {"type": "number"},
+                                     "language": {"type": "string", "enum": ["kk", "ru", "en"],
+                                                  "description": "language the text is written in; "
+                                                                 "default: Accept-Language"},
                                      "longitude": {"type": "number"}}})},
                  "responses": {"201": {"description": "Created", **_json({
                      "type": "object", "properties": {"id": {"type": "integer"}}})},
