@@ -279,3 +279,20 @@ def test_drafts_are_hidden_from_the_public(client, make_cycle):
     home = client.get("/en/").get_data(as_text=True)
     assert "Open cycle" in home and "Taking proposals" in home
     assert client.get(f"/en/cycles/{open_}").status_code == 200
+
+
+def test_demo_cycles_are_built_through_the_domain_and_idempotent(app):
+    from app.demo import seed
+    from app.demo.cycles import seed_cycles
+
+    with app.app_context():
+        seed()
+        ids = seed_cycles()
+        assert seed_cycles() == ids
+        almaty, aytey = (db.session.get(Cycle, i) for i in ids)
+        assert almaty.phase == "proposals" and len(almaty.proposals) == 3
+        assert almaty.max_project_cost == 25_000 * 4_325  # 25,000 MRP
+        assert aytey.phase == "voting" and aytey.protocol_published_at is not None
+        statuses = sorted(p.status for p in aytey.proposals)
+        assert statuses == ["admitted"] * 6 + ["rejected"]
+        assert any(p.territory.code != "195231000" for p in aytey.proposals)  # villagers proposed
