@@ -43,6 +43,11 @@ def create_app(config_class=None):
     app.register_blueprint(auth_bp, url_prefix=LANG_PREFIX)
     app.register_blueprint(errors_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from app.cycles import bp as cycles_bp
+    from app.staff import bp as staff_bp
+
+    app.register_blueprint(cycles_bp, url_prefix=LANG_PREFIX)
+    app.register_blueprint(staff_bp, url_prefix=LANG_PREFIX)
     csrf.exempt(api_bp)  # token-authenticated JSON API; no cookies are accepted there
     register_error_handlers(app)
 

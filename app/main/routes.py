@@ -13,7 +13,9 @@ def root():
 
 @bp.route(LANG_PREFIX + "/")
 def index():
-    return render_template("main/index.html")
+    from app.domain.cycles import current_cycles_by_phase
+
+    return render_template("main/index.html", current_cycles=current_cycles_by_phase())
 
 
 @bp.route(LANG_PREFIX + "/about")

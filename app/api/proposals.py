@@ -1,0 +1,162 @@
+"""Proposals and their review: /cycles/<id>/proposals, /proposals/<id>, /proposals/<id>/review.
+
+Vote counts are not shown here: the voting and results work adds them where the phase allows."""
+from flask import current_app, g, request, url_for
+from flask_babel import get_locale, gettext as _
+
+from app.api import bp
+from app.api.common import ApiError, field, json_body, optional_token, token_required
+from app.api.cycles import _moment
+from app.api.openapi import I18N, _error_responses, _json, register_paths
+from app.domain import cycles as cycle_domain, proposals as proposal_domain
+from app.extensions import db
+from app.models import ProposalStatus
+
+STATUSES = [s.value for s in ProposalStatus]
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def proposal_summary(proposal):
+    return {"id": proposal.id, "cycle": proposal.cycle_id, "title": proposal.title,
+            "title_i18n": proposal.title_i18n, "category": proposal.category, "cost": proposal.cost,
+            "status": proposal.status}
+
+
+def proposal_json(proposal):
+    data = proposal_summary(proposal)
+    data.update({
+        "description": proposal.description, "language": proposal.language,
+        "address": proposal.address, "latitude": proposal.latitude, "longitude": proposal.longitude,
+        "territory": proposal.territory.code, "created_at": _iso(proposal.created_at),
+        "review": {"reason": proposal.review_reason or None, "reviewed_at": _iso(proposal.reviewed_at),
+                   "revision_deadline": _iso(proposal.revision_deadline)},
+        "photos": [url_for("cycles.photo", lang_code=str(get_locale()), proposal_id=proposal.id,
+                           filename=photo.filename) for photo in proposal.photos],
+    })
+    return data
+
+
+def _number(body, name):
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ApiError(422, "validation_failed", _("Please correct the highlighted fields."),
+                       {name: [_("This field has the wrong type.")]})
+    return value
+
+
+@bp.get("/cycles/<int:cycle_id>/proposals")
+@optional_token
+def list_proposals(cycle_id):
+    cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    items, _total = proposal_domain.search_proposals(
+        cycle, category=request.args.get("category") or None, status=request.args.get("status") or None,
+        q=request.args.get("q") or None, page=page, per_page=1000)
+    return [proposal_summary(p) for p in items]
+
+
+@bp.post("/cycles/<int:cycle_id>/proposals")
+@token_required
+def submit_proposal(cycle_id):
+    body = json_body()
+    cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
+    values = {"title": field(body, "title", str), "description": field(body, "description", str),
+              "category": field(body, "category", str), "cost": field(body, "cost", int),
+              "address": field(body, "address", str), "latitude": _number(body, "latitude"),
+              "longitude": _number(body, "longitude")}
+    # The language the author wrote in: stated, or else the request's language.
+    language = field(body, "language", str) or str(get_locale())
+    proposal = proposal_domain.submit_proposal(g.api_user, cycle, values, language=language,
+                                               upload_dir=current_app.config["UPLOAD_DIR"])
+    db.session.commit()
+    return {"id": proposal.id}, 201
+
+
+@bp.get("/proposals/<int:proposal_id>")
+@optional_token
+def get_proposal(proposal_id):
+    return proposal_json(proposal_domain.get_proposal(proposal_id, g.api_user))
+
+
+@bp.post("/proposals/<int:proposal_id>/review")
+@token_required
+def review_proposal(proposal_id):
+    body = json_body(required=("decision",))
+    proposal = proposal_domain.get_proposal(proposal_id, g.api_user)
+    proposal_domain.review_proposal(
+        g.api_user, proposal, field(body, "decision", str, required=True),
+        reason=field(body, "reason", str) or "",
+        revision_deadline=_moment(body.get("revision_deadline"), "revision_deadline"))
+    db.session.commit()
+    return proposal_json(proposal)
+
+
+_CYCLE_ID = [{"name": "cycle_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_PROPOSAL_ID = [{"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_CATEGORY = {"type": "string", "enum": ["greening", "parks", "sports", "playgrounds", "lighting",
+                                        "sidewalks", "yards", "other"]}
+_SUMMARY = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "cycle": {"type": "integer"}, "title": {"type": "string"},
+    "title_i18n": I18N, "category": _CATEGORY, "cost": {"type": "integer"},
+    "status": {"type": "string", "enum": STATUSES}}}
+_PROPOSAL = {"type": "object", "properties": {
+    **_SUMMARY["properties"], "description": {"type": "string", "description": "sanitised HTML"},
+    "language": {"type": "string"}, "address": {"type": "string"},
+    "latitude": {"type": "number", "nullable": True}, "longitude": {"type": "number", "nullable": True},
+    "territory": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+    "review": {"type": "object", "properties": {
+        "reason": {"type": "string", "nullable": True},
+        "reviewed_at": {"type": "string", "format": "date-time", "nullable": True},
+        "revision_deadline": {"type": "string", "format": "date-time", "nullable": True}}},
+    "photos": {"type": "array", "items": {"type": "string"}}}}
+
+register_paths({
+    "/cycles/{cycle_id}/proposals": {
+        "get": {"summary": "A cycle's proposals (withdrawn ones are not listed)", "parameters": _CYCLE_ID + [
+            {"name": "category", "in": "query", "schema": _CATEGORY},
+            {"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUSES}},
+            {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "search text"}],
+                "responses": {"200": {"description": "Proposals", **_json({
+                    "type": "array", "items": {"$ref": "#/components/schemas/ProposalSummary"}})},
+                    **_error_responses(404)}},
+        "post": {"summary": "Submit a proposal (a resident of the territory, while proposals are open)",
+                 "security": [{"bearer": []}], "parameters": _CYCLE_ID,
+                 "requestBody": {"required": True, **_json({"type": "object",
+                                 "required": ["title", "description", "category", "cost"], "properties": {
+                                     "title": {"type": "string"}, "description": {"type": "string"},
+                                     "category": _CATEGORY, "cost": {"type": "integer", "minimum": 1},
+                                     "address": {"type": "string"}, "latitude": {"type": "number"},
+                                     "language": {"type": "string", "enum": ["kk", "ru", "en"],
+                                                  "description": "language the text is written in; "
+                                                                 "default: Accept-Language"},
+                                     "longitude": {"type": "number"}}})},
+                 "responses": {"201": {"description": "Created", **_json({
+                     "type": "object", "properties": {"id": {"type": "integer"}}})},
+                     **_error_responses(400, 401, 403, 404, 409, 422)}}},
+    "/proposals/{proposal_id}": {
+        "get": {"summary": "One proposal, with the council's decision and reason",
+                "parameters": _PROPOSAL_ID,
+                "responses": {"200": {"description": "The proposal", **_json(
+                    {"$ref": "#/components/schemas/Proposal"})}, **_error_responses(404)}}},
+    "/proposals/{proposal_id}/review": {
+        "post": {"summary": "The Expert Council's decision (staff, in review); a rejection needs a reason",
+                 "security": [{"bearer": []}], "parameters": _PROPOSAL_ID,
+                 "requestBody": {"required": True, **_json({"type": "object", "required": ["decision"],
+                                 "properties": {
+                                     "decision": {"type": "string", "enum": [
+                                         "admitted", "rejected", "revision_requested"]},
+                                     "reason": {"type": "string"},
+                                     "revision_deadline": {"type": "string", "format": "date-time",
+                                                           "description": "for revision_requested"}}})},
+                 "responses": {"200": {"description": "The proposal", **_json(
+                     {"$ref": "#/components/schemas/Proposal"})},
+                     **_error_responses(400, 401, 403, 404, 409, 422)}}},
+}, {"ProposalSummary": _SUMMARY, "Proposal": _PROPOSAL})

@@ -1,0 +1,384 @@
+"""Project proposals: residents submit and revise them; the Expert Council reviews them.
+
+Descriptions are sanitised with nh3 (a short allow-list of tags); photos are decoded with
+Pillow, re-encoded as JPEG (which drops EXIF, GPS and anything hidden in the file) and stored
+under random names in an upload directory the caller passes in, so this module stays Flask-free.
+"""
+import io
+import os
+import re
+import secrets
+from datetime import datetime, timezone
+
+import nh3
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import func, or_, select
+
+from app.domain import audit, phases
+from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound
+from app.domain.permissions import is_staff_of, require_resident_of, require_staff_of
+from app.extensions import db
+from app.models import Phase, Proposal, ProposalPhoto, ProposalStatus
+
+MAX_TITLE = 200
+MIN_TITLE = 5
+MAX_DESCRIPTION = 10_000
+MAX_ADDRESS = 300
+MAX_PHOTOS = 5
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTO_SIDE = 2000          # longer side after re-encoding, in pixels
+MAX_SOURCE_PIXELS = 50_000_000  # refuse decompression bombs before decoding
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a"}
+ALLOWED_ATTRIBUTES = {"a": {"href"}}
+DECISIONS = (ProposalStatus.ADMITTED.value, ProposalStatus.REJECTED.value,
+             ProposalStatus.REVISION_REQUESTED.value)
+REVIEW_FIELDS = ("status", "review_reason", "revision_deadline")
+EDITABLE_FIELDS = ("title", "description", "category", "cost", "address", "latitude", "longitude")
+LANGS = ("kk", "ru", "en")
+
+
+# --- text ------------------------------------------------------------------------------------
+
+def sanitise_description(raw):
+    """Safe HTML from what a resident typed: limited tags, links rel=nofollow, no scripts.
+
+    Plain text (no tags) keeps its paragraphs and line breaks."""
+    cleaned = nh3.clean(raw or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                        link_rel="nofollow noopener", url_schemes={"http", "https", "mailto"},
+                        strip_comments=True).strip()
+    if not re.search(r"<(p|ul|ol)\b", cleaned):
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", cleaned) if p.strip()]
+        cleaned = "".join("<p>" + p.replace("\r", "").replace("\n", "<br>") + "</p>" for p in paragraphs)
+    return cleaned
+
+
+def plain_text(html):
+    return nh3.clean(html or "", tags=set()).strip()
+
+
+# --- photos ----------------------------------------------------------------------------------
+
+def _read(upload):
+    if isinstance(upload, (bytes, bytearray)):
+        return bytes(upload)
+    # A file-like object (werkzeug FileStorage or an open file): read one byte past the limit.
+    return upload.read(MAX_PHOTO_BYTES + 1)
+
+
+def _decode_photo(data):
+    """A Pillow image ready to save, or a (message, params) tuple saying what is wrong."""
+    if len(data) > MAX_PHOTO_BYTES:
+        return (N_("Each photo may be at most %(n)s MB."), {"n": MAX_PHOTO_BYTES // (1024 * 1024)})
+    if not data:
+        return (N_("The file is empty."), {})
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in ACCEPTED_FORMATS:
+                return (N_("Photos must be JPEG, PNG or WebP images."), {})
+            if probe.width * probe.height > MAX_SOURCE_PIXELS:
+                return (N_("The image is too large."), {})
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return (N_("This file is not a valid JPEG, PNG or WebP image."), {})
+    if image.mode not in ("RGB", "L"):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        rgba = image.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        image = background
+    elif image.mode == "L":
+        image = image.convert("RGB")
+    image.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
+    return image
+
+
+def _check_photos(errors, uploads, existing_count):
+    images = []
+    uploads = [u for u in (uploads or []) if u is not None]
+    if existing_count + len(uploads) > MAX_PHOTOS:
+        errors.add("photos", N_("At most %(n)s photos per proposal."), n=MAX_PHOTOS)
+        return []
+    for upload in uploads:
+        result = _decode_photo(_read(upload))
+        if isinstance(result, tuple):
+            errors.add("photos", result[0], **result[1])
+        else:
+            images.append(result)
+    return images
+
+
+def _store_photos(proposal, images, upload_dir):
+    if not images:
+        return
+    if not upload_dir:
+        raise ValueError("upload_dir is required to store photos")
+    os.makedirs(upload_dir, exist_ok=True)
+    for image in images:
+        name = secrets.token_hex(16) + ".jpg"
+        # Re-encoding without `exif=` writes no metadata: no GPS, no camera serial.
+        image.save(os.path.join(upload_dir, name), "JPEG", quality=85, optimize=True)
+        proposal.photos.append(ProposalPhoto(filename=name, width=image.width, height=image.height))
+
+
+def _delete_files(filenames, upload_dir):
+    for name in filenames:
+        try:
+            os.remove(os.path.join(upload_dir, name))
+        except (OSError, TypeError):
+            pass
+
+
+# --- validation ------------------------------------------------------------------------------
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _validate(errors, cycle, values):
+    """Check proposal fields against the cycle's rules; returns the cleaned values."""
+    clean = {}
+    title = values.get("title")
+    title = title.strip() if isinstance(title, str) else ""
+    if not title:
+        errors.add("title", N_("Enter a title."))
+    elif len(title) < MIN_TITLE or len(title) > MAX_TITLE:
+        errors.add("title", N_("The title must be %(min)s to %(max)s characters long."),
+                   min=MIN_TITLE, max=MAX_TITLE)
+    clean["title"] = title
+    raw = values.get("description")
+    raw = raw if isinstance(raw, str) else ""
+    description = sanitise_description(raw)
+    if not plain_text(description):
+        errors.add("description", N_("Describe the project."))
+    elif len(description) > MAX_DESCRIPTION:
+        errors.add("description", N_("At most %(n)s characters."), n=MAX_DESCRIPTION)
+    clean["description"] = description
+    category = values.get("category")
+    if category not in (cycle.categories or []):
+        errors.add("category", N_("Choose one of the categories this cycle accepts."))
+    clean["category"] = category
+    cost = values.get("cost")
+    if not _is_int(cost) or cost <= 0:
+        errors.add("cost", N_("Enter the cost as a positive whole number of tenge."))
+    elif cost > cycle.max_project_cost:
+        errors.add("cost", N_("The cost may not exceed %(cap)s tenge in this cycle."),
+                   cap=f"{cycle.max_project_cost:,}".replace(",", "\u00a0"))
+    clean["cost"] = cost
+    address = values.get("address") or ""
+    if not isinstance(address, str):
+        errors.add("address", N_("This field has the wrong type."))
+        address = ""
+    elif len(address.strip()) > MAX_ADDRESS:
+        errors.add("address", N_("At most %(n)s characters."), n=MAX_ADDRESS)
+    clean["address"] = address.strip()
+    lat, lon = values.get("latitude"), values.get("longitude")
+    if (lat is None) != (lon is None):
+        errors.add("latitude", N_("Give both latitude and longitude, or neither."))
+    elif lat is not None:
+        if not isinstance(lat, (int, float)) or isinstance(lat, bool) or not -90 <= lat <= 90:
+            errors.add("latitude", N_("The latitude must be between -90 and 90."))
+        if not isinstance(lon, (int, float)) or isinstance(lon, bool) or not -180 <= lon <= 180:
+            errors.add("longitude", N_("The longitude must be between -180 and 180."))
+    clean["latitude"] = float(lat) if isinstance(lat, (int, float)) and not isinstance(lat, bool) else None
+    clean["longitude"] = float(lon) if isinstance(lon, (int, float)) and not isinstance(lon, bool) else None
+    return clean
+
+
+# --- residents -------------------------------------------------------------------------------
+
+def submit_proposal(author, cycle, values, photos=(), upload_dir=None, language="kk"):
+    """A resident of the cycle's territory (or a unit inside it) proposes a project.
+
+    values: title, description, category, cost, address?, latitude?, longitude?
+    photos: bytes or file-like objects (at most MAX_PHOTOS)."""
+    require_resident_of(author, cycle.territory)
+    phases.require(cycle, "submit_proposal")
+    errors = FieldErrors()
+    clean = _validate(errors, cycle, values)
+    images = _check_photos(errors, photos, 0)
+    errors.raise_if_any()
+    proposal = Proposal(cycle=cycle, author=author, territory=author.territory,
+                        language=language if language in LANGS else "kk",
+                        status=ProposalStatus.SUBMITTED.value, **clean)
+    db.session.add(proposal)
+    _store_photos(proposal, images, upload_dir)
+    db.session.flush()
+    return proposal
+
+
+def _require_author(user, proposal):
+    if user is None or getattr(user, "id", None) != proposal.author_id:
+        raise NotAllowed("not_author", N_("Only the author can change this proposal."))
+
+
+def _require_editable(proposal, now):
+    """Authors edit until review starts; during review only when asked, before the deadline."""
+    if proposal.status == ProposalStatus.WITHDRAWN.value:
+        raise Conflict("proposal_withdrawn", N_("This proposal was withdrawn."))
+    if phases.allows(proposal.cycle, "edit_proposal"):
+        return
+    if proposal.status == ProposalStatus.REVISION_REQUESTED.value:
+        phases.require(proposal.cycle, "revise_proposal")
+        deadline = proposal.revision_deadline
+        if deadline is not None and now > deadline:
+            raise Conflict("revision_deadline_passed", N_("The deadline for the revision has passed."))
+        return
+    phases.require(proposal.cycle, "edit_proposal")
+
+
+def update_proposal(author, proposal, values, photos=(), remove_photo_ids=(), upload_dir=None, now=None):
+    """The author edits (during `proposals`) or revises when the council asked (in `review`)."""
+    now = now or datetime.now(timezone.utc)
+    _require_author(author, proposal)
+    _require_editable(proposal, now)
+    merged = {name: getattr(proposal, name) for name in EDITABLE_FIELDS}
+    merged.update({k: v for k, v in values.items() if k in EDITABLE_FIELDS})
+    errors = FieldErrors()
+    clean = _validate(errors, proposal.cycle, merged)
+    removing = [p for p in proposal.photos if p.id in set(remove_photo_ids or ())]
+    images = _check_photos(errors, photos, len(proposal.photos) - len(removing))
+    errors.raise_if_any()
+    for name, value in clean.items():
+        setattr(proposal, name, value)
+    gone = [p.filename for p in removing]
+    for photo in removing:
+        proposal.photos.remove(photo)
+    _store_photos(proposal, images, upload_dir)
+    if proposal.status == ProposalStatus.REVISION_REQUESTED.value:
+        proposal.status = ProposalStatus.SUBMITTED.value  # back to the council for a decision
+    proposal.updated_at = now
+    db.session.flush()
+    _delete_files(gone, upload_dir)
+    return proposal
+
+
+def withdraw_proposal(author, proposal):
+    """The author withdraws while proposals are open."""
+    _require_author(author, proposal)
+    if proposal.status == ProposalStatus.WITHDRAWN.value:
+        raise Conflict("proposal_withdrawn", N_("This proposal was withdrawn."))
+    phases.require(proposal.cycle, "edit_proposal")
+    proposal.status = ProposalStatus.WITHDRAWN.value
+    return proposal
+
+
+# --- the Expert Council ----------------------------------------------------------------------
+
+def review_proposal(staff, proposal, decision, reason="", revision_deadline=None, now=None):
+    """Admit, reject (a reason is required) or ask for a revision (a reason and a future deadline)."""
+    now = now or datetime.now(timezone.utc)
+    cycle = proposal.cycle
+    require_staff_of(staff, cycle.territory)
+    phases.require(cycle, "review")
+    if proposal.status == ProposalStatus.WITHDRAWN.value:
+        raise Conflict("proposal_withdrawn", N_("This proposal was withdrawn."))
+    errors = FieldErrors()
+    if decision not in DECISIONS:
+        errors.add("decision", N_("Choose a decision."))
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if len(reason) > 5000:
+        errors.add("reason", N_("At most %(n)s characters."), n=5000)
+    if decision == ProposalStatus.REJECTED.value and not reason:
+        errors.add("reason", N_("State the reason for the rejection: it is published."))
+    if decision == ProposalStatus.REVISION_REQUESTED.value:
+        if not reason:
+            errors.add("reason", N_("Say what the author should revise."))
+        if not isinstance(revision_deadline, datetime) or revision_deadline.tzinfo is None:
+            errors.add("revision_deadline", N_("Enter a deadline for the revision."))
+        elif revision_deadline <= now:
+            errors.add("revision_deadline", N_("The deadline must be in the future."))
+    errors.raise_if_any()
+    before = audit.snapshot(proposal, REVIEW_FIELDS)
+    proposal.status = decision
+    proposal.review_reason = reason
+    proposal.revision_deadline = revision_deadline if decision == ProposalStatus.REVISION_REQUESTED.value else None
+    proposal.reviewed_by = staff
+    proposal.reviewed_at = now
+    audit.record(staff, "proposal.review", proposal, cycle.territory, before,
+                 audit.snapshot(proposal, REVIEW_FIELDS))
+    # notify: proposal reviewed
+    return proposal
+
+
+def request_revision(staff, proposal, reason, deadline, now=None):
+    return review_proposal(staff, proposal, ProposalStatus.REVISION_REQUESTED.value, reason, deadline, now=now)
+
+
+def publish_protocol(staff, cycle, now=None):
+    """Publish the admission protocol: every proposal has a decision (or awaits a revision).
+
+    May be published again after revisions (the preliminary, then the final protocol)."""
+    now = now or datetime.now(timezone.utc)
+    require_staff_of(staff, cycle.territory)
+    phases.require(cycle, "publish_protocol")
+    undecided = [p for p in cycle.proposals if p.status == ProposalStatus.SUBMITTED.value]
+    if undecided:
+        raise Conflict("proposals_undecided",
+                       N_("Every proposal needs a decision before the protocol is published: %(n)s still wait."),
+                       n=len(undecided))
+    before = {"protocol_published_at": cycle.protocol_published_at}
+    cycle.protocol_published_at = now
+    audit.record(staff, "cycle.protocol", cycle, cycle.territory, before,
+                 {"protocol_published_at": now,
+                  "decisions": {p.id: p.status for p in cycle.proposals}})
+    return cycle
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def get_proposal(proposal_id, viewer=None):
+    """A proposal the viewer may see: withdrawn ones and drafts' only for author and staff."""
+    proposal = db.session.get(Proposal, proposal_id) if isinstance(proposal_id, int) else None
+    if proposal is not None:
+        insider = (viewer is not None and getattr(viewer, "id", None) == proposal.author_id) or \
+            is_staff_of(viewer, proposal.cycle.territory)
+        hidden = proposal.status == ProposalStatus.WITHDRAWN.value or proposal.cycle.phase == Phase.DRAFT.value
+        if not hidden or insider:
+            return proposal
+    raise NotFound("proposal_not_found", N_("There is no such proposal."))
+
+
+def search_proposals(cycle, category=None, status=None, q=None, page=1, per_page=20):
+    """(proposals on the page, total) of a cycle's public proposals, filtered."""
+    query = select(Proposal).where(Proposal.cycle_id == cycle.id,
+                                   Proposal.status != ProposalStatus.WITHDRAWN.value)
+    if category:
+        query = query.where(Proposal.category == category)
+    if status:
+        query = query.where(Proposal.status == status)
+    if q:
+        pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(Proposal.title.ilike(pattern, escape="\\"),
+                                Proposal.address.ilike(pattern, escape="\\"),
+                                Proposal.description.ilike(pattern, escape="\\")))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = max(1, page)
+    items = db.session.scalars(query.order_by(Proposal.id).offset((page - 1) * per_page).limit(per_page)).all()
+    return items, total
+
+
+def proposals_of(author):
+    return db.session.scalars(select(Proposal).where(Proposal.author_id == author.id)
+                              .order_by(Proposal.created_at.desc(), Proposal.id.desc())).all()
+
+
+def review_queue(cycle):
+    """Proposals in the order the council works through them: undecided first."""
+    order = {ProposalStatus.SUBMITTED.value: 0, ProposalStatus.REVISION_REQUESTED.value: 1,
+             ProposalStatus.ADMITTED.value: 2, ProposalStatus.REJECTED.value: 3,
+             ProposalStatus.WITHDRAWN.value: 4}
+    return sorted(cycle.proposals, key=lambda p: (order.get(p.status, 9), p.id))
+
+
+def photo_of(proposal_id, filename):
+    photo = db.session.scalar(select(ProposalPhoto).where(ProposalPhoto.proposal_id == proposal_id,
+                                                          ProposalPhoto.filename == filename))
+    if photo is None:
+        raise NotFound("photo_not_found", N_("There is no such photo."))
+    return photo
+
+
+__all__ = ["DomainError", "submit_proposal", "update_proposal", "withdraw_proposal", "review_proposal",
+           "request_revision", "publish_protocol", "sanitise_description"]

@@ -1,0 +1,64 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, DateTimeLocalInput, ListWidget
+
+from app.cycles.labels import CATEGORY_LABELS, RULE_LABELS, STYLE_LABELS
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LocalDateTimeField(StringField):
+    # A text field rendered as datetime-local: parsing and errors belong to the view and domain.
+    widget = DateTimeLocalInput()
+
+
+class CycleForm(FlaskForm):
+    # Every rule is checked in app.domain.cycles; the form only collects values.
+    territory = SelectField(_l("Territory"), validate_choice=False)
+    year = StringField(_l("Year"), render_kw={"inputmode": "numeric"})
+    title_kk = StringField(_l("Title in Kazakh"), render_kw={"maxlength": 200, "lang": "kk"})
+    title_ru = StringField(_l("Title in Russian"), render_kw={"maxlength": 200, "lang": "ru"})
+    title_en = StringField(_l("Title in English"), render_kw={"maxlength": 200, "lang": "en"})
+    description_kk = TextAreaField(_l("Description in Kazakh"), render_kw={"lang": "kk"})
+    description_ru = TextAreaField(_l("Description in Russian"), render_kw={"lang": "ru"})
+    description_en = TextAreaField(_l("Description in English"), render_kw={"lang": "en"})
+    budget = StringField(_l("Budget, tenge"), render_kw={"inputmode": "numeric"})
+    max_project_cost = StringField(_l("Cost cap per project, tenge"), render_kw={"inputmode": "numeric"},
+                                   description=_l("Caps set in MRP are converted to tenge at this year's MRP."))
+    categories = MultiCheckboxField(_l("Eligible categories"), validate_choice=False,
+                                    choices=[SelectChoice(k, v) for k, v in CATEGORY_LABELS.items()])
+    ballot_style = SelectField(_l("Ballot style"), validate_choice=False,
+                               choices=[SelectChoice(k, v) for k, v in STYLE_LABELS.items()])
+    max_choices = StringField(_l("Projects a voter may choose (approval ballot)"), render_kw={"inputmode": "numeric"})
+    rule = SelectField(_l("Counting rule"), validate_choice=False, choices=[SelectChoice(k, v) for k, v in RULE_LABELS.items()])
+    min_voters = StringField(_l("Minimum number of voters per project"), render_kw={"inputmode": "numeric"},
+                             description=_l("At least 10 by national rules; some cities use 50."))
+    proposals_open = LocalDateTimeField(_l("Proposals open"))
+    proposals_close = LocalDateTimeField(_l("Proposals close"))
+    voting_open = LocalDateTimeField(_l("Voting opens"))
+    voting_close = LocalDateTimeField(_l("Voting closes"))
+    submit = SubmitField(_l("Save the cycle"))
+
+
+class PhaseForm(FlaskForm):
+    phase = StringField()
+    confirm = BooleanField(_l("I confirm moving the cycle to the next phase."))
+    submit = SubmitField(_l("Move to the next phase"))
+
+
+class ReviewForm(FlaskForm):
+    decision = RadioField(_l("Decision"), validate_choice=False, choices=[
+        SelectChoice("admitted", _l("Admit to voting")), SelectChoice("rejected", _l("Reject")),
+        SelectChoice("revision_requested", _l("Ask the author for a revision"))])
+    reason = TextAreaField(_l("Reason"), description=_l("Published with the decision. Required for a rejection or a revision request."))
+    revision_deadline = LocalDateTimeField(_l("Deadline for the revision"))
+    submit = SubmitField(_l("Record the decision"))
+
+
+class ProtocolForm(FlaskForm):
+    submit = SubmitField(_l("Publish the admission protocol"))
