@@ -51,6 +51,10 @@ class Config:
     LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "300 per 15 minutes")
     BALLOTS_PER_ACCOUNT = os.environ.get("BALLOTS_PER_ACCOUNT", "30 per minute")
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
+    # argon2id costs; unset means argon2-cffi's recommended profile (RFC 9106 low-memory).
+    ARGON2_TIME_COST = None
+    ARGON2_MEMORY_COST = None
+    ARGON2_PARALLELISM = None
     # Number of reverse proxies in front of gunicorn whose X-Forwarded-* headers are trusted
     # (the client address drives rate limits, so it must not be spoofable).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
@@ -83,6 +87,10 @@ class TestingConfig(DevelopmentConfig):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "memory"
+    # Tests create hundreds of accounts: the cheapest argon2id costs, same code path.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
     SERVER_NAME = "localhost"
 
 

@@ -20,6 +20,10 @@ def create_app(config_class=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from app import i18n, security
+    from app.domain.accounts import configure_password_hashing
+
+    configure_password_hashing(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"],
+                               app.config["ARGON2_PARALLELISM"])
     from app.extensions import babel, cache, csrf, db, limiter, login_manager, migrate
     from app.mail import init_mail
 

@@ -25,6 +25,17 @@ password_hasher = PasswordHasher()  # argon2id with the library's current recomm
 _DUMMY_HASH = password_hasher.hash("not-a-real-password")
 
 
+def configure_password_hashing(time_cost=None, memory_cost=None, parallelism=None):
+    """Set argon2 costs (config ARGON2_*); None keeps the library's recommendation. Hashes made
+    with other costs still verify and are upgraded at the next login."""
+    global password_hasher, _DUMMY_HASH
+    defaults = PasswordHasher()
+    password_hasher = PasswordHasher(time_cost=time_cost or defaults.time_cost,
+                                     memory_cost=memory_cost or defaults.memory_cost,
+                                     parallelism=parallelism or defaults.parallelism)
+    _DUMMY_HASH = password_hasher.hash("not-a-real-password")
+
+
 def hash_password(password):
     return password_hasher.hash(password)
 
