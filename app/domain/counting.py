@@ -16,8 +16,9 @@ from sqlalchemy import delete, func, select
 from app.domain import phases
 from app.domain.permissions import is_staff_of
 from app.extensions import db
-from app.models import (NATIONAL_MIN_VOTERS, Ballot, BallotItem, CountingRule, Proposal,
-                        ProposalResult, ProposalStatus, Territory)
+from app.models import (Ballot, BallotItem, CountingRule, Proposal, ProposalResult,
+                        ProposalStatus, Territory)
+from app.models.cycle import NATIONAL_MIN_VOTERS
 
 # The cycle's rule key → the counting engine's rule key.
 ENGINE_RULES = {CountingRule.GREEDY.value: "greedy", CountingRule.MES.value: "mes"}

@@ -73,13 +73,18 @@ def _normalise_ids(proposal_ids):
     return ids
 
 
+def require_can_vote(voter, cycle):
+    """A resident of the cycle's territory (or of a unit inside it), while voting is open."""
+    require_resident_of(voter, cycle.territory)
+    phases.require(cycle, "vote")
+
+
 def check_choice(voter, cycle, proposal_ids):
     """Everything a cast checks except the database race: who, when, what, and how many.
 
     Returns the chosen proposals in ballot order. Used alone by the single-choice
     confirmation step, so an invalid choice is refused before the voter confirms it."""
-    require_resident_of(voter, cycle.territory)
-    phases.require(cycle, "vote")
+    require_can_vote(voter, cycle)
     ids = _normalise_ids(proposal_ids)
     on_ballot = {p.id: p for p in ballot_proposals(cycle)}
     if any(pid not in on_ballot for pid in ids):
