@@ -1,6 +1,6 @@
 """`flask cycles recount ID`: recompute a stored count from the ballots and compare."""
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.domain import counting, voting
 from app.domain.errors import DomainError
@@ -10,6 +10,7 @@ cycles_cli = AppGroup("cycles", help="Budget cycles.")
 
 @click.command("recount")
 @click.argument("cycle_id", type=int)
+@with_appcontext
 def recount_command(cycle_id):
     """Recount a cycle's ballots and compare with the stored result (exit 1 on any difference)."""
     try:
