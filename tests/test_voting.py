@@ -296,3 +296,17 @@ def test_ballot_page_needs_login(client, approval):
     cycle_id, _ = approval
     response = client.get(f"/en/cycles/{cycle_id}/ballot")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_demo_ballots_are_cast_inside_the_territory_and_idempotent(app, make_cycle, proposal):
+    from app.demo.voting import seed_ballots
+
+    cycle_id = make_cycle(territory="195231000", phase="voting", ballot_style="approval", max_choices=2)
+    for cost in (1_000_000, 2_000_000, 3_000_000):
+        proposal(cycle_id, cost=cost)
+    with app.app_context():
+        assert seed_ballots(cycle_id, 3) == 3
+        assert seed_ballots(cycle_id, 3) == 0
+    rows = stored(app, cycle_id)
+    assert len(rows) == 3 and all(code.startswith("19523") for *_, code in rows)
+    assert all(1 <= len(items) <= 2 for _, _, items, _ in rows)
