@@ -248,3 +248,64 @@ def test_turnout_page_for_staff_only_from_closed(app, client, auth, make_cycle, 
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "751410000" in text and "751710000" in text and "0.700 %" in text
+
+
+def test_closing_waits_for_a_ballot_in_flight_and_counts_it(app, make_cycle, closing):
+    import threading
+    import time
+
+    from app.domain import voting
+
+    staff_id, proposals = closing
+    cycle_id = make_cycle(phase="voting")
+    p, = proposals(cycle_id, 1_000_000)
+    voter = residents(app, "751410000", 1)[0]
+    flushed, may_commit, closed = threading.Event(), threading.Event(), threading.Event()
+    errors = []
+
+    def ballot_in_flight():
+        with app.app_context():
+            try:
+                voting.cast_ballot(db.session.get(User, voter), db.session.get(Cycle, cycle_id), [p])
+                flushed.set()
+                may_commit.wait(10)
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001  (reported below)
+                errors.append(error)
+                flushed.set()
+            finally:
+                db.session.remove()
+
+    def close_cycle():
+        flushed.wait(10)
+        try:
+            close(app, cycle_id, staff_id)
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+        closed.set()
+
+    threads = [threading.Thread(target=ballot_in_flight), threading.Thread(target=close_cycle)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    assert not closed.is_set()  # the close waits for the ballot's transaction
+    may_commit.set()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
+    assert results(app, cycle_id)[p][0] == 1
+
+
+def test_no_ballot_after_close(app, make_cycle, closing):
+    from app.domain import voting
+    from app.domain.errors import Conflict
+
+    staff_id, proposals = closing
+    cycle_id = make_cycle(phase="voting")
+    p, = proposals(cycle_id, 1_000_000)
+    voter = residents(app, "751410000", 1)[0]
+    with app.app_context():
+        stale = db.session.get(Cycle, cycle_id)  # loaded while voting was open
+        close(app, cycle_id, staff_id)
+        with pytest.raises(Conflict):
+            voting.cast_ballot(db.session.get(User, voter), stale, [p])

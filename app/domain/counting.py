@@ -11,12 +11,12 @@ Counting is deterministic: ballots and proposals are read in id order, the count
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from app.domain import phases
 from app.domain.permissions import is_staff_of
 from app.extensions import db
-from app.models import (Ballot, BallotItem, CountingRule, Proposal, ProposalResult,
+from app.models import (Ballot, BallotItem, CountingRule, Cycle, Proposal, ProposalResult,
                         ProposalStatus, Territory)
 from app.models.cycle import NATIONAL_MIN_VOTERS
 
@@ -132,6 +132,10 @@ def count_cycle(cycle, now=None):
     """Count and store the result (called by phases.advance on entering `closed`). Idempotent:
     counting again replaces the stored rows with the same figures."""
     now = now or datetime.now(timezone.utc)
+    # Write to the cycle row before reading any ballot: this waits for ballots in flight (they
+    # hold a shared lock on it, or SQLite's write lock), and later ballots then see `closed`.
+    db.session.execute(update(Cycle).where(Cycle.id == cycle.id).values(counted_at=now),
+                       execution_options={"synchronize_session": False})
     result = compute_count(cycle)
     db.session.execute(delete(ProposalResult).where(ProposalResult.cycle_id == cycle.id),
                        execution_options={"synchronize_session": "fetch"})

@@ -134,6 +134,7 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
     now = now or datetime.now(timezone.utc)
     voter_id, cycle_id = voter.id, cycle.id
     for _attempt in range(MAX_ATTEMPTS):
+        cycle = _lock_cycle(cycle_id)
         chosen = check_choice(voter, cycle, proposal_ids)
         try:
             ballot = _existing(voter, cycle, lock=True)
@@ -154,6 +155,9 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
             for proposal in chosen:
                 db.session.add(BallotItem(ballot_id=ballot.id, proposal_id=proposal.id))
             db.session.flush()
+            # SQLite has no row locks: now that this transaction holds the write lock, make sure
+            # the cycle was not closed (and counted) while we were choosing.
+            phases.require(_lock_cycle(cycle_id), "vote")
             db.session.refresh(ballot, ["items"])
             return ballot
         except IntegrityError:
@@ -161,6 +165,13 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
             db.session.rollback()
             voter, cycle = _reload(voter_id, cycle_id)
     raise Conflict("ballot_busy", N_("Your ballot is being saved by another request. Please try again."))
+
+
+def _lock_cycle(cycle_id):
+    """The cycle, re-read under a shared row lock (PostgreSQL): closing the cycle updates the
+    row first, so it waits for ballots in flight, and ballots after it see `closed`."""
+    return db.session.scalar(select(Cycle).where(Cycle.id == cycle_id).with_for_update(read=True)
+                             .execution_options(populate_existing=True))
 
 
 def _reload(voter_id, cycle_id):
