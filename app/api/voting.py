@@ -28,9 +28,9 @@ def put_ballot(cycle_id):
     throttle_key = str(g.api_user.id)
     ballots_by_account.check(throttle_key)
     ballots_by_account.hit(throttle_key)
-    ballot = voting.cast_ballot(g.api_user, cycle, proposals)
-    db.session.commit()
-    return ballot_json(ballot)
+    answer = ballot_json(voting.cast_ballot(g.api_user, cycle, proposals))
+    db.session.commit()  # the answer is built first: committing expires what it read
+    return answer
 
 
 @bp.get("/cycles/<int:cycle_id>/ballot")

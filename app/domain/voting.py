@@ -158,7 +158,7 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
             # SQLite has no row locks: now that this transaction holds the write lock, make sure
             # the cycle was not closed (and counted) while we were choosing.
             phases.require(_lock_cycle(cycle_id), "vote")
-            db.session.refresh(ballot, ["items"])
+            db.session.expire(ballot, ["items"])  # loaded afresh on access: exactly what is stored
             return ballot
         except IntegrityError:
             # Another request of the same voter got there first: start again from what it stored.
