@@ -1,9 +1,10 @@
 """The Qatysu application factory: wiring only."""
 import logging
+import os
 
 from flask import Flask
 
-from config import config_from_env
+from config import ProductionConfig, config_from_env
 
 LANG_PREFIX = "/<any(kk, ru, en):lang_code>"
 
@@ -49,15 +50,25 @@ def create_app(config_class=None):
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     from app.cycles import bp as cycles_bp
     from app.staff import bp as staff_bp
+    from app.voting import bp as voting_bp
 
     app.register_blueprint(cycles_bp, url_prefix=LANG_PREFIX)
     app.register_blueprint(staff_bp, url_prefix=LANG_PREFIX)
+
+    app.register_blueprint(voting_bp, url_prefix=LANG_PREFIX)
+    if os.environ.get("QATYSU_BENCH") == "1" and not issubclass(config_class, ProductionConfig):
+        from app.bench import bp as bench_bp  # bench/vote_load.py's baseline; never in production
+
+        app.register_blueprint(bench_bp)
     csrf.exempt(api_bp)  # token-authenticated JSON API; no cookies are accepted there
     register_error_handlers(app)
 
     from app.cli import register_commands
 
     register_commands(app)
+    from app.voting.cli import register_cli as register_voting_cli
+
+    register_voting_cli(app)
     from app import templating
 
     templating.init_app(app)

@@ -1,5 +1,208 @@
-"""The count at close (issue: voting). Replaced by the voting work."""
+"""The count at close, the ten-voter rule, and who may see counts.
+
+The rule at the heart of the programme (Concept of local self-government, on cities): a project
+proposal voted for by fewer than ten people of the administrative-territorial unit may not be
+implemented. `is_eligible` is the one place that says so; everything else calls it.
+
+Counting is deterministic: ballots and proposals are read in id order, the counting engine
+(app.tally) breaks ties by its documented key, and nothing depends on time or randomness, so
+`recount` can recompute a stored count and name every difference.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, func, select, update
+
+from app.domain import phases
+from app.domain.permissions import is_staff_of
+from app.extensions import db
+from app.models import (Ballot, BallotItem, CountingRule, Cycle, Proposal, ProposalResult,
+                        ProposalStatus, Territory)
+from app.models.cycle import NATIONAL_MIN_VOTERS
+
+# The cycle's rule key → the counting engine's rule key.
+ENGINE_RULES = {CountingRule.GREEDY.value: "greedy", CountingRule.MES.value: "mes"}
+
+
+def minimum_voters(min_voters):
+    """The cycle's minimum, never below the national floor of ten."""
+    return max(int(min_voters or 0), NATIONAL_MIN_VOTERS)
+
+
+def is_eligible(distinct_voters_from_territory, min_voters):
+    """True when enough residents of the unit voted for a proposal for it to be implemented."""
+    return distinct_voters_from_territory >= minimum_voters(min_voters)
+
+
+def counts_visible_to(user, cycle):
+    """Counts are secret while voting: staff of the territory see them from `closed`, everyone
+    once `published`."""
+    if phases.allows(cycle, "see_counts_public"):
+        return True
+    return phases.allows(cycle, "see_counts_staff") and is_staff_of(user, cycle.territory)
+
+
+@dataclass
+class ProposalCount:
+    proposal_id: int
+    cost: int
+    votes: int = 0
+    voters_in_territory: int = 0
+    eligible: bool = False
+    selected: bool = False
+    rank: int | None = None
+    price_per_voter: str | None = None
+
+    def as_tuple(self):
+        return (self.votes, self.voters_in_territory, self.eligible, self.selected, self.rank,
+                self.price_per_voter)
+
+
+@dataclass
+class CycleCount:
+    voters: int
+    proposals: list = field(default_factory=list)  # ProposalCount in proposal id order
+
+    @property
+    def by_id(self):
+        return {p.proposal_id: p for p in self.proposals}
+
+
+def _run_engine(projects, ballots, budget, rule):
+    """The one call into the counting engine (app.tally).
+
+    projects: [(proposal_id, cost, eligible)]; ballots: [[proposal_id, ...]] one per voter;
+    returns (winners in order of selection, {proposal_id: price_per_voter as exact text or None}).
+    Ineligible projects are passed flagged ineligible rather than dropped, so every ballot still
+    counts as a voter (MES gives each voter an equal share of the budget)."""
+    from app.tally import Election, Project, count
+
+    election = Election(
+        projects=[Project(id=str(pid), cost=cost, eligible=bool(eligible)) for pid, cost, eligible in projects],
+        ballots=[[str(pid) for pid in ballot] for ballot in ballots],
+        budget=budget,
+    )
+    result = count(election, ENGINE_RULES[rule])
+    winners = [int(pid) for pid in result.winners]
+    prices = {int(pid): (None if figures.price_per_voter is None else str(figures.price_per_voter))
+              for pid, figures in result.projects.items()}
+    return winners, prices
+
+
+def compute_count(cycle):
+    """Count the cycle's ballots without storing anything."""
+    admitted = db.session.scalars(
+        select(Proposal).where(Proposal.cycle_id == cycle.id,
+                               Proposal.status == ProposalStatus.ADMITTED.value)
+        .order_by(Proposal.id)).all()
+    figures = {p.id: ProposalCount(proposal_id=p.id, cost=p.cost) for p in admitted}
+    inside_prefix = cycle.territory.path
+    rows = db.session.execute(
+        select(Ballot.id, Territory.path, BallotItem.proposal_id)
+        .join(Territory, Territory.id == Ballot.territory_id)
+        .outerjoin(BallotItem, BallotItem.ballot_id == Ballot.id)
+        .where(Ballot.cycle_id == cycle.id)
+        .order_by(Ballot.id, BallotItem.proposal_id)).all()
+    ballots = {}  # ballot id -> [proposal ids], in id order
+    for ballot_id, path, proposal_id in rows:
+        items = ballots.setdefault(ballot_id, [])
+        if proposal_id is None or proposal_id not in figures:
+            continue  # an empty ballot, or a proposal no longer on the ballot
+        items.append(proposal_id)
+        count_for = figures[proposal_id]
+        count_for.votes += 1  # one ballot per voter: ballots are distinct voters
+        if path.startswith(inside_prefix):
+            count_for.voters_in_territory += 1
+    for count_for in figures.values():
+        count_for.eligible = is_eligible(count_for.voters_in_territory, cycle.min_voters)
+    if figures:
+        winners, prices = _run_engine(
+            [(pid, f.cost, f.eligible) for pid, f in figures.items()],
+            list(ballots.values()), cycle.budget, cycle.rule)
+        for rank, pid in enumerate(winners, start=1):
+            # Belt and braces: whatever the engine says, an ineligible proposal is never selected.
+            if figures[pid].eligible:
+                figures[pid].selected = True
+                figures[pid].rank = rank
+                figures[pid].price_per_voter = prices.get(pid)
+    return CycleCount(voters=len(ballots), proposals=list(figures.values()))
 
 
 def count_cycle(cycle, now=None):
-    raise NotImplementedError("counting lands with the voting issue")
+    """Count and store the result (called by phases.advance on entering `closed`). Idempotent:
+    counting again replaces the stored rows with the same figures."""
+    now = now or datetime.now(timezone.utc)
+    # Write to the cycle row before reading any ballot: this waits for ballots in flight (they
+    # hold a shared lock on it, or SQLite's write lock), and later ballots then see `closed`.
+    db.session.execute(update(Cycle).where(Cycle.id == cycle.id).values(counted_at=now),
+                       execution_options={"synchronize_session": False})
+    result = compute_count(cycle)
+    db.session.execute(delete(ProposalResult).where(ProposalResult.cycle_id == cycle.id),
+                       execution_options={"synchronize_session": "fetch"})
+    for figures in result.proposals:
+        db.session.add(ProposalResult(
+            proposal_id=figures.proposal_id, cycle_id=cycle.id, votes=figures.votes,
+            voters_in_territory=figures.voters_in_territory, eligible=figures.eligible,
+            selected=figures.selected, rank=figures.rank, price_per_voter=figures.price_per_voter))
+    cycle.counted_at = now
+    cycle.voters_count = result.voters
+    db.session.flush()
+    return result
+
+
+def stored_results(cycle):
+    return db.session.scalars(select(ProposalResult).where(ProposalResult.cycle_id == cycle.id)
+                              .order_by(ProposalResult.proposal_id)).all()
+
+
+def recount(cycle):
+    """Recompute the count from the ballots and compare it with what is stored.
+
+    Returns a list of differences, as plain text for operators; empty when they agree."""
+    fresh = compute_count(cycle)
+    stored = {row.proposal_id: row for row in stored_results(cycle)}
+    differences = []
+    if cycle.counted_at is None:
+        differences.append("the cycle has not been counted")
+    if (cycle.voters_count or 0) != fresh.voters and cycle.counted_at is not None:
+        differences.append(f"voters: stored {cycle.voters_count}, recounted {fresh.voters}")
+    names = ("votes", "voters_in_territory", "eligible", "selected", "rank", "price_per_voter")
+    for figures in fresh.proposals:
+        row = stored.pop(figures.proposal_id, None)
+        if row is None:
+            differences.append(f"proposal {figures.proposal_id}: no stored result")
+            continue
+        kept = (row.votes, row.voters_in_territory, row.eligible, row.selected, row.rank,
+                row.price_per_voter)
+        for name, was, now in zip(names, kept, figures.as_tuple()):
+            if was != now:
+                differences.append(f"proposal {figures.proposal_id}: {name} stored {was}, recounted {now}")
+    for proposal_id in sorted(stored):
+        differences.append(f"proposal {proposal_id}: stored but not on the ballot")
+    return differences
+
+
+def turnout(cycle):
+    """Staff statistics: voters, ballots by home unit (with the share of its population where
+    known), and the stored votes per proposal. Only for counted cycles: callers check
+    counts_visible_to first."""
+    by_unit = db.session.execute(
+        select(Territory, func.count(Ballot.id))
+        .join(Ballot, Ballot.territory_id == Territory.id)
+        .where(Ballot.cycle_id == cycle.id)
+        .group_by(Territory.id).order_by(Territory.path)).all()
+    units = []
+    for unit, ballots in by_unit:
+        share = (ballots / unit.population) if unit.population else None
+        units.append({"territory": unit, "ballots": ballots, "population": unit.population,
+                      "share": share, "inside": cycle.territory.contains(unit)})
+    voters = sum(u["ballots"] for u in units)
+    population = cycle.territory.population
+    return {
+        "voters": voters,
+        "population": population,
+        "share": (voters / population) if population else None,
+        "units": units,
+        "proposals": [(row.proposal, row) for row in stored_results(cycle)],
+        "counted_at": cycle.counted_at,
+    }

@@ -1,0 +1,71 @@
+"""PUT/GET /api/v1/cycles/<id>/ballot: the caller's ballot."""
+from flask import g
+from flask_babel import gettext as _
+
+from app.api import bp
+from app.api.common import ApiError, field, json_body, token_required
+from app.api.openapi import _error_responses, _json, register_paths
+from app.domain import voting
+from app.extensions import db
+from app.security import ballots_by_account
+
+
+def ballot_json(ballot):
+    return {"proposals": [item.proposal_id for item in ballot.items], "receipt": ballot.receipt,
+            "cast_at": ballot.cast_at.isoformat(),
+            "updated_at": ballot.updated_at.isoformat() if ballot.updated_at else None}
+
+
+@bp.put("/cycles/<int:cycle_id>/ballot")
+@token_required
+def put_ballot(cycle_id):
+    body = json_body()
+    proposals = field(body, "proposals", list, required=True)
+    if not all(isinstance(p, int) and not isinstance(p, bool) for p in proposals):
+        raise ApiError(422, "validation_failed", _("Please correct the highlighted fields."),
+                       {"proposals": [_("This field has the wrong type.")]})
+    cycle = voting.get_cycle(cycle_id)
+    throttle_key = str(g.api_user.id)
+    ballots_by_account.check(throttle_key)
+    ballots_by_account.hit(throttle_key)
+    answer = ballot_json(voting.cast_ballot(g.api_user, cycle, proposals))
+    db.session.commit()  # the answer is built first: committing expires what it read
+    return answer
+
+
+@bp.get("/cycles/<int:cycle_id>/ballot")
+@token_required
+def get_ballot(cycle_id):
+    cycle = voting.get_cycle(cycle_id)
+    return ballot_json(voting.require_ballot(g.api_user, cycle))
+
+
+BALLOT = {"type": "object", "required": ["proposals", "receipt", "cast_at"], "properties": {
+    "proposals": {"type": "array", "items": {"type": "integer"}},
+    "receipt": {"type": "string", "description": "Random code identifying the ballot"},
+    "cast_at": {"type": "string", "format": "date-time"},
+    "updated_at": {"type": "string", "format": "date-time", "nullable": True}}}
+
+CYCLE_ID = [{"name": "cycle_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+register_paths({"/cycles/{cycle_id}/ballot": {
+    "put": {
+        "parameters": CYCLE_ID,
+        "summary": "Cast or replace the caller's ballot",
+        "description": "A resident of the cycle's territory (or of a unit inside it), while the "
+                       "cycle is in `voting`. `single`: exactly one project, final once cast "
+                       "(409 `ballot_final`); `approval`: 1 to `max_choices` projects; `knapsack`: "
+                       "total cost within the budget. Only admitted proposals of the cycle (422). "
+                       "Rate-limited per account (429 with Retry-After).",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, **_json({"type": "object", "required": ["proposals"],
+                        "properties": {"proposals": {"type": "array", "items": {"type": "integer"}}}})},
+        "responses": {"200": {"description": "The stored ballot", **_json({"$ref": "#/components/schemas/Ballot"})},
+                      **_error_responses(400, 401, 403, 404, 409, 422, 429)}},
+    "get": {
+        "summary": "The caller's ballot in this cycle",
+        "parameters": CYCLE_ID,
+        "security": [{"bearer": []}],
+        "responses": {"200": {"description": "The ballot", **_json({"$ref": "#/components/schemas/Ballot"})},
+                      **_error_responses(401, 404)}},
+}}, {"Ballot": BALLOT})

@@ -1,0 +1,199 @@
+"""Casting ballots: one person, one ballot per cycle, guaranteed by the database.
+
+The style's limits live here (single: exactly one and final; approval: 1..max_choices;
+knapsack: total cost within the budget), and so does the concurrency story: two tabs, a double
+click or a retried request from the same account may race. The unique constraints
+uq_ballot_cycle_voter and uq_ballot_item decide who created the ballot; the loser rolls back,
+re-reads the winner's ballot under a row lock and either replaces its items (approval,
+knapsack) or gets 409 `ballot_final` (single). Items are replaced with one bulk DELETE under
+that lock, so the stored set is always exactly one submission's set, never a union.
+"""
+import secrets
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from app.domain import phases
+from app.domain.errors import N_, Conflict, DomainError, NotFound
+from app.domain.permissions import require_resident_of
+from app.extensions import db
+from app.models import Ballot, BallotItem, BallotStyle, Cycle, Proposal, ProposalStatus
+
+RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed back
+RECEIPT_GROUPS, RECEIPT_GROUP_LENGTH = 4, 4  # 16 symbols of 5 bits: 80 random bits
+MAX_ATTEMPTS = 3  # insert races resolved by re-reading; a fourth loss would be a bug
+
+
+def new_receipt():
+    """A random, unguessable receipt code such as 'K7QX-3M9P-WT2R-8HZA'."""
+    groups = ("".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_GROUP_LENGTH))
+              for _ in range(RECEIPT_GROUPS))
+    return "-".join(groups)
+
+
+def get_cycle(cycle_id):
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise NotFound("cycle_not_found", N_("No such budget cycle."))
+    return cycle
+
+
+def ballot_proposals(cycle):
+    """The proposals on this cycle's ballot: admitted ones, in a stable order."""
+    return db.session.scalars(
+        select(Proposal).where(Proposal.cycle_id == cycle.id,
+                               Proposal.status == ProposalStatus.ADMITTED.value)
+        .order_by(Proposal.id)).all()
+
+
+def can_change(cycle):
+    """Whether a cast ballot may still be replaced: never for `single`, else while voting."""
+    return cycle.ballot_style != BallotStyle.SINGLE.value and phases.allows(cycle, "vote")
+
+
+def _normalise_ids(proposal_ids):
+    if isinstance(proposal_ids, (str, bytes)) or not hasattr(proposal_ids, "__iter__"):
+        raise DomainError("validation_failed", N_("Choose the projects you vote for."),
+                          field="proposals")
+    ids = []
+    for raw in proposal_ids:
+        if isinstance(raw, bool):
+            raise DomainError("unknown_proposal", N_("This project is not on the ballot of this cycle."),
+                              field="proposals")
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise DomainError("unknown_proposal", N_("This project is not on the ballot of this cycle."),
+                              field="proposals")
+        if value in ids:
+            raise DomainError("duplicate_choice", N_("A project is chosen more than once."),
+                              field="proposals")
+        ids.append(value)
+    return ids
+
+
+def require_can_vote(voter, cycle):
+    """A resident of the cycle's territory (or of a unit inside it), while voting is open."""
+    require_resident_of(voter, cycle.territory)
+    phases.require(cycle, "vote")
+
+
+def check_choice(voter, cycle, proposal_ids):
+    """Everything a cast checks except the database race: who, when, what, and how many.
+
+    Returns the chosen proposals in ballot order. Used alone by the single-choice
+    confirmation step, so an invalid choice is refused before the voter confirms it."""
+    require_can_vote(voter, cycle)
+    ids = _normalise_ids(proposal_ids)
+    on_ballot = {p.id: p for p in ballot_proposals(cycle)}
+    if any(pid not in on_ballot for pid in ids):
+        raise DomainError("unknown_proposal", N_("This project is not on the ballot of this cycle."),
+                          field="proposals")
+    chosen = [on_ballot[pid] for pid in sorted(ids)]
+    style = cycle.ballot_style
+    if not chosen:
+        message = (N_("Choose one project.") if style == BallotStyle.SINGLE.value
+                   else N_("Choose at least one project."))
+        raise DomainError("no_choice", message, field="proposals")
+    if style == BallotStyle.SINGLE.value:
+        if len(chosen) != 1:
+            raise DomainError("too_many_choices", N_("Choose exactly one project."), field="proposals")
+    elif style == BallotStyle.APPROVAL.value:
+        limit = max_choices(cycle)
+        if len(chosen) > limit:
+            raise DomainError("too_many_choices", N_("You can choose at most %(n)s projects."),
+                              field="proposals", n=limit)
+    elif style == BallotStyle.KNAPSACK.value:
+        total = sum(p.cost for p in chosen)
+        if total > cycle.budget:
+            raise DomainError("over_budget",
+                              N_("The chosen projects cost %(total)s ₸, more than the budget of %(budget)s ₸."),
+                              field="proposals", total=f"{total:,}".replace(",", "\u00a0"),
+                              budget=f"{cycle.budget:,}".replace(",", "\u00a0"))
+    return chosen
+
+
+def max_choices(cycle):
+    """Approval: up to k; a cycle without k lets a voter approve every project."""
+    return cycle.max_choices if cycle.max_choices else len(ballot_proposals(cycle))
+
+
+def _existing(voter, cycle, lock):
+    query = select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.voter_id == voter.id)
+    if lock:
+        query = query.with_for_update()  # PostgreSQL: replacements of one ballot queue here
+    return db.session.scalar(query.execution_options(populate_existing=True))
+
+
+def cast_ballot(voter, cycle, proposal_ids, now=None):
+    """Cast or replace the voter's ballot; returns the stored Ballot (flushed, not committed).
+
+    On a lost race the session is rolled back (the caller should hold nothing else unflushed
+    in it) and the winner's ballot is re-read: replaced where the style allows, else 409."""
+    now = now or datetime.now(timezone.utc)
+    voter_id, cycle_id = voter.id, cycle.id
+    for _attempt in range(MAX_ATTEMPTS):
+        cycle = _lock_cycle(cycle_id)
+        chosen = check_choice(voter, cycle, proposal_ids)
+        try:
+            ballot = _existing(voter, cycle, lock=True)
+            if ballot is None:
+                ballot = Ballot(cycle_id=cycle.id, voter_id=voter.id, territory_id=voter.territory_id,
+                                receipt=new_receipt(), cast_at=now, updated_at=now)
+                db.session.add(ballot)
+                db.session.flush()
+            elif cycle.ballot_style == BallotStyle.SINGLE.value:
+                raise Conflict("ballot_final",
+                               N_("Your ballot has been cast and is final: in this cycle it cannot be changed."))
+            else:
+                # One statement, under the row lock: whatever items exist now go, however they got there.
+                db.session.execute(delete(BallotItem).where(BallotItem.ballot_id == ballot.id),
+                                   execution_options={"synchronize_session": False})
+                db.session.expire(ballot, ["items"])
+                ballot.updated_at = now
+            for proposal in chosen:
+                db.session.add(BallotItem(ballot_id=ballot.id, proposal_id=proposal.id))
+            db.session.flush()
+            # SQLite has no row locks: now that this transaction holds the write lock, make sure
+            # the cycle was not closed (and counted) while we were choosing.
+            phases.require(_lock_cycle(cycle_id), "vote")
+            db.session.expire(ballot, ["items"])  # loaded afresh on access: exactly what is stored
+            return ballot
+        except IntegrityError:
+            # Another request of the same voter got there first: start again from what it stored.
+            db.session.rollback()
+            voter, cycle = _reload(voter_id, cycle_id)
+    raise Conflict("ballot_busy", N_("Your ballot is being saved by another request. Please try again."))
+
+
+def _lock_cycle(cycle_id):
+    """The cycle, re-read under a shared row lock (PostgreSQL): closing the cycle updates the
+    row first, so it waits for ballots in flight, and ballots after it see `closed`."""
+    return db.session.scalar(select(Cycle).where(Cycle.id == cycle_id).with_for_update(read=True)
+                             .execution_options(populate_existing=True))
+
+
+def _reload(voter_id, cycle_id):
+    from app.models import User
+
+    return db.session.get(User, voter_id), db.session.get(Cycle, cycle_id)
+
+
+def get_ballot(voter, cycle):
+    """The voter's ballot in this cycle, or None."""
+    if voter is None or not getattr(voter, "is_authenticated", True):
+        return None
+    return db.session.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id,
+                                                  Ballot.voter_id == voter.id))
+
+
+def require_ballot(voter, cycle):
+    ballot = get_ballot(voter, cycle)
+    if ballot is None:
+        raise NotFound("no_ballot", N_("You have not voted in this cycle."))
+    return ballot
+
+
+def ballot_total(proposals):
+    return sum(p.cost for p in proposals)
