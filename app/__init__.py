@@ -37,11 +37,13 @@ def create_app(config_class=None):
     from app.errors import bp as errors_bp, register_error_handlers
     from app.main import bp as main_bp
     from app.api import bp as api_bp
+    from app.results import bp as results_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix=LANG_PREFIX)
     app.register_blueprint(errors_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(results_bp)
     csrf.exempt(api_bp)  # token-authenticated JSON API; no cookies are accepted there
     register_error_handlers(app)
 

@@ -4,3 +4,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 from app.api import accounts, openapi, territories  # noqa: E402,F401
+from app.api import results  # noqa: E402,F401
