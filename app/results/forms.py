@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -9,7 +10,8 @@ from app.domain.conclusions import MAX_JUSTIFICATION, MAX_NOTE
 
 class ConclusionForm(FlaskForm):
     decision = RadioField(_l("Decision"), choices=[
-        ("approved", _l("Approved for implementation")), ("not_approved", _l("Not approved"))],
+        SelectChoice("approved", _l("Approved for implementation")),
+        SelectChoice("not_approved", _l("Not approved"))],
         validators=[DataRequired(message=_l("Choose approved or not approved."))])
     justification_kk = TextAreaField(_l("Justification in Kazakh"),
                                      validators=[Optional(), Length(max=MAX_JUSTIFICATION)])

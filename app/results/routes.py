@@ -6,6 +6,7 @@ from flask import (Response, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from app import LANG_PREFIX
 from app.domain import conclusions as conclusions_domain, open_data, publication
@@ -226,7 +227,7 @@ def conclusion_form(proposal_id):
 def implementation_form(proposal_id):
     proposal = staff_proposal(proposal_id)
     form = ImplementationForm()
-    form.status.choices = [(s.value, status_label(s.value)) for s in ImplementationStatus]
+    form.status.choices = [SelectChoice(s.value, status_label(s.value)) for s in ImplementationStatus]
     status = 200
     if form.validate_on_submit():
         try:
