@@ -118,10 +118,10 @@ def publish(app, ids, staff_id):
 
 @pytest.fixture
 def published_cycle(app, counted_cycle, staff):
-    def factory(**kwargs):
+    def factory(publisher=None, **kwargs):
         ids = counted_cycle(**kwargs)
-        conclude_all(app, ids, staff[0])
-        publish(app, ids, staff[0])
+        conclude_all(app, ids, publisher or staff[0])
+        publish(app, ids, publisher or staff[0])
         return ids
 
     return factory
