@@ -114,3 +114,13 @@ def test_atom_feeds_overall_and_per_territory(client, published_cycle, admin):
         .find(f"{ATOM}entry/{ATOM}title").text.endswith("Астана қ., 2026")  # kk by default
     assert client.get("/territories/000000000/feed.atom").status_code == 404
     assert ET.fromstring(client.get("/api/v1/feed.atom").data).tag == f"{ATOM}feed"
+
+
+def test_ballots_pb_names_the_mes_rule(client, app, counted_cycle, staff):
+    ids = counted_cycle(rule="mes")
+    conclude_all(app, ids, staff[0])
+    publish(app, ids, staff[0])
+    text = client.get(f"/cycles/{ids['cycle']}/ballots.pb").get_data(as_text=True)
+    assert "rule;equalshares/add1" in text and "--rule mes --threshold 10" in text
+    page = client.get(f"/en/cycles/{ids['cycle']}/results").get_data(as_text=True)
+    assert "python -m app.tally ballots.pb --rule mes --threshold 10" in page

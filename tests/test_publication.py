@@ -187,3 +187,19 @@ def test_guard_leaves_unpublished_cycles_and_implementation_additions_alone(app,
             db.session.flush()
         assert caught.value.code == "implementation_append_only"
         db.session.rollback()
+
+
+def test_demo_seed_concludes_and_publishes(app, counted_cycle, staff):
+    from app.demo.results import seed_conclusions
+
+    ids = counted_cycle()
+    with app.app_context():
+        message = seed_conclusions(ids["cycle"])
+        db.session.commit()
+        cycle = db.session.get(Cycle, ids["cycle"])
+        assert cycle.phase == "published" and "2 approved" in message
+        decisions = {c.proposal_id: c.decision for c in db.session.scalars(select(Conclusion))}
+        assert decisions[ids["proposals"]["D"]] == "not_approved"
+        assert decisions[ids["proposals"]["A"]] == "approved"
+        assert db.session.scalars(select(ImplementationUpdate)).all()
+        assert seed_conclusions(ids["cycle"]).endswith("nothing to conclude")  # idempotent
