@@ -43,19 +43,19 @@ def create_app(config_class=None):
     from app.errors import bp as errors_bp, register_error_handlers
     from app.main import bp as main_bp
     from app.api import bp as api_bp
+    from app.cycles import bp as cycles_bp
+    from app.results import bp as results_bp
+    from app.staff import bp as staff_bp
+    from app.voting import bp as voting_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix=LANG_PREFIX)
     app.register_blueprint(errors_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
-    from app.cycles import bp as cycles_bp
-    from app.staff import bp as staff_bp
-    from app.voting import bp as voting_bp
-
     app.register_blueprint(cycles_bp, url_prefix=LANG_PREFIX)
     app.register_blueprint(staff_bp, url_prefix=LANG_PREFIX)
-
     app.register_blueprint(voting_bp, url_prefix=LANG_PREFIX)
+    app.register_blueprint(results_bp)
     if os.environ.get("QATYSU_BENCH") == "1" and not issubclass(config_class, ProductionConfig):
         from app.bench import bp as bench_bp  # bench/vote_load.py's baseline; never in production
 

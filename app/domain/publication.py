@@ -1,5 +1,167 @@
-"""Publication of results and conclusions (issue: conclusions). Replaced by that work."""
+"""Publication of results and conclusions, and the freeze that follows it.
+
+`publish_cycle` runs when phases.advance moves a cycle into `published` (call `publish` for the
+one-step convenience). It refuses while any admitted proposal lacks a conclusion, stamps the
+time and the publisher, and stores the SHA-256 digest of the published data (recipe in
+app.domain.open_data). From then on nothing in the results may change: the domain functions
+refuse with 409, and a SQLAlchemy `before_flush` guard (plus a guard on bulk UPDATE/DELETE)
+refuses any change that slipped past them, whichever page, API, CLI or admin tool tried it.
+"""
+from datetime import datetime, timezone
+
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.orm import Session
+
+from app.domain import phases
+from app.domain.errors import N_, Conflict
+from app.domain.open_data import compute_digest
+from app.domain.permissions import require_staff_of
+from app.models import (Ballot, BallotItem, Conclusion, Cycle, ImplementationUpdate, Phase,
+                        Proposal, ProposalResult, ProposalStatus)
+
+
+def missing_conclusions(cycle):
+    """Admitted proposals of the cycle that have no conclusion yet."""
+    return [p for p in cycle.proposals
+            if p.status == ProposalStatus.ADMITTED.value and p.conclusion is None]
 
 
 def publish_cycle(cycle, actor, now=None):
-    raise NotImplementedError("publication lands with the conclusions issue")
+    """Stamp and digest a closed cycle; phases.advance sets the phase right after."""
+    require_staff_of(actor, cycle.territory)
+    phases.require(cycle, "publish")
+    missing = missing_conclusions(cycle)
+    if missing:
+        error = Conflict("conclusions_missing",
+                         N_("Every admitted proposal needs a conclusion before publication "
+                            "(missing: %(count)s)."), count=len(missing))
+        error.fields = {"proposals": [(N_("No conclusion yet: #%(id)s %(title)s"),
+                                       {"id": p.id, "title": p.title}) for p in missing]}
+        error.missing = [p.id for p in missing]
+        raise error
+    uncounted = [p for p in cycle.proposals
+                 if p.status == ProposalStatus.ADMITTED.value and p.result is None]
+    if uncounted:
+        raise Conflict("not_counted", N_("The votes for this proposal have not been counted."))
+    cycle.published_at = now or datetime.now(timezone.utc)
+    cycle.published_by = actor
+    cycle.results_digest = compute_digest(cycle)
+    return cycle
+
+
+def publish(cycle, actor, now=None):
+    """The publish action: move a closed cycle into `published` (checks, stamps, freezes)."""
+    return phases.advance(cycle, actor, Phase.PUBLISHED.value, now=now)
+
+
+# --- The freeze -----------------------------------------------------------------------------
+
+FROZEN_MESSAGE = N_("The results of this cycle are published and can no longer be changed.")
+
+
+class ResultsFrozen(Conflict):
+    def __init__(self):
+        super().__init__("results_published", FROZEN_MESSAGE)
+
+
+def _persisted_phase(cycle):
+    """The phase as stored before this flush: a cycle being published right now is not frozen
+    yet, a published cycle being moved back is."""
+    state = inspect(cycle)
+    if state.pending or state.transient:
+        return None
+    history = state.attrs.phase.history
+    if history.deleted:
+        return history.deleted[0]
+    return cycle.phase
+
+
+def _frozen(session, cycle_id):
+    if cycle_id is None:
+        return False
+    cycle = session.get(Cycle, cycle_id)
+    return cycle is not None and _persisted_phase(cycle) == Phase.PUBLISHED.value
+
+
+def _cycle_id_of(session, obj):
+    if isinstance(obj, Cycle):
+        return obj.id
+    if isinstance(obj, (Proposal, ProposalResult, Ballot)):
+        return obj.cycle_id if obj.cycle_id is not None else getattr(obj.cycle if hasattr(obj, "cycle") else None, "id", None)
+    if isinstance(obj, (Conclusion, ImplementationUpdate)):
+        proposal = obj.proposal or (session.get(Proposal, obj.proposal_id) if obj.proposal_id else None)
+        return proposal.cycle_id if proposal is not None else None
+    if isinstance(obj, BallotItem):
+        ballot = obj.ballot or (session.get(Ballot, obj.ballot_id) if obj.ballot_id else None)
+        return ballot.cycle_id if ballot is not None else None
+    return None
+
+
+GUARDED = (Cycle, Proposal, ProposalResult, Conclusion, Ballot, BallotItem)
+
+
+def _changed_columns(obj):
+    state = inspect(obj)
+    return {attr.key for attr in state.mapper.column_attrs
+            if state.attrs[attr.key].history.has_changes()}
+
+
+@event.listens_for(Session, "before_flush")
+def refuse_changes_to_published_results(session, flush_context, instances):
+    with session.no_autoflush:
+        for obj in list(session.dirty):
+            if isinstance(obj, ImplementationUpdate) and _changed_columns(obj):
+                raise Conflict("implementation_append_only",
+                               N_("Implementation updates are never edited: add a new update."))
+            if not isinstance(obj, GUARDED) or not session.is_modified(obj):
+                continue
+            changed = _changed_columns(obj)
+            if isinstance(obj, Proposal):
+                changed.discard("updated_at")
+            if changed and _frozen(session, _cycle_id_of(session, obj)):
+                raise ResultsFrozen()
+        for obj in list(session.deleted):
+            if isinstance(obj, ImplementationUpdate):
+                raise Conflict("implementation_append_only",
+                               N_("Implementation updates are never edited: add a new update."))
+            if isinstance(obj, GUARDED) and _frozen(session, _cycle_id_of(session, obj)):
+                raise ResultsFrozen()
+        for obj in list(session.new):
+            if isinstance(obj, (ProposalResult, Conclusion, Ballot, BallotItem, Proposal)) \
+                    and _frozen(session, _cycle_id_of(session, obj)):
+                raise ResultsFrozen()
+
+
+# Bulk UPDATE/DELETE statements bypass the unit of work; refuse those touching published rows.
+_BULK_CYCLE_COLUMN = {ProposalResult: ProposalResult.cycle_id, Proposal: Proposal.cycle_id,
+                      Ballot: Ballot.cycle_id}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def refuse_bulk_changes_to_published_results(orm_execute_state):
+    if not (orm_execute_state.is_update or orm_execute_state.is_delete):
+        return
+    mapper = orm_execute_state.bind_mapper
+    entity = mapper.class_ if mapper is not None else None
+    statement = orm_execute_state.statement
+    session = orm_execute_state.session
+    published = select(Cycle.id).where(Cycle.phase == Phase.PUBLISHED.value)
+    if entity is Cycle:
+        query = select(func.count()).select_from(Cycle).where(Cycle.phase == Phase.PUBLISHED.value)
+    elif entity in _BULK_CYCLE_COLUMN:
+        query = select(func.count()).select_from(entity).where(
+            _BULK_CYCLE_COLUMN[entity].in_(published))
+    elif entity in (Conclusion, ImplementationUpdate):
+        query = select(func.count()).select_from(entity).where(entity.proposal_id.in_(
+            select(Proposal.id).where(Proposal.cycle_id.in_(published))))
+    elif entity is BallotItem:
+        query = select(func.count()).select_from(BallotItem).where(BallotItem.ballot_id.in_(
+            select(Ballot.id).where(Ballot.cycle_id.in_(published))))
+    else:
+        return
+    if statement.whereclause is not None:
+        query = query.where(statement.whereclause)
+    with session.no_autoflush:
+        touched = session.execute(query).scalar()
+    if touched:
+        raise ResultsFrozen()

@@ -1,0 +1,194 @@
+"""Results, conclusions, publication and open data in the API (../shared/api.md)."""
+from datetime import date
+
+from flask import current_app, g
+from flask_babel import get_locale, gettext as _
+
+from app import notifications
+from app.api import bp
+from app.api.common import ApiError, field, json_body, optional_token, token_required
+from app.api.openapi import ERROR, _error_responses, _json, register_paths
+from app.domain import conclusions, open_data, publication
+from app.extensions import db
+from app.models import Cycle, Proposal
+from app.results import routes as pages
+
+
+def _cycle_or_404(cycle_id):
+    cycle = db.session.get(Cycle, cycle_id)
+    access = open_data.results_access(g.api_user, cycle)
+    if access == "missing":
+        raise ApiError(404, "not_found", _("This page does not exist."))
+    if access == "forbidden":
+        raise ApiError(403, "forbidden", _("The results of this cycle are not published yet."))
+    return cycle
+
+
+@bp.get("/cycles/<int:cycle_id>/results")
+@optional_token
+def cycle_results(cycle_id):
+    return open_data.results_document(_cycle_or_404(cycle_id), str(get_locale()))
+
+
+@bp.put("/proposals/<int:proposal_id>/conclusion")
+@token_required
+def put_conclusion(proposal_id):
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None:
+        raise ApiError(404, "not_found", _("This page does not exist."))
+    body = json_body()
+    decision = field(body, "decision", str, required=True)
+    justification = field(body, "justification", dict) or {}
+    number = field(body, "document_number", str)
+    raw_date = field(body, "document_date", str)
+    on_date = None
+    if raw_date:
+        try:
+            on_date = date.fromisoformat(raw_date)
+        except ValueError:
+            raise ApiError(422, "validation_failed", _("Please correct the highlighted fields."),
+                           {"document_date": [_("Enter a date.")]})
+    conclusion = conclusions.record_conclusion(g.api_user, proposal, decision, justification,
+                                               document_number=number, document_date=on_date)
+    db.session.commit()
+    notifications.notify_proposal_concluded(proposal)
+    return {"proposal": proposal.id,
+            "conclusion": open_data.conclusion_dict(conclusion, str(get_locale())),
+            "missing_languages": conclusions.missing_languages(conclusion)}
+
+
+@bp.post("/cycles/<int:cycle_id>/publish")
+@token_required
+def publish_cycle(cycle_id):
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise ApiError(404, "not_found", _("This page does not exist."))
+    publication.publish(cycle, g.api_user)
+    db.session.commit()
+    notifications.notify_cycle_published(cycle)
+    return {"id": cycle.id, "phase": cycle.phase, "published_at": cycle.published_at.isoformat(),
+            "results_digest": cycle.results_digest}
+
+
+@bp.get("/cycles/<int:cycle_id>/results.csv")
+@optional_token
+def results_csv(cycle_id):
+    return pages.csv_response(_cycle_or_404(cycle_id))
+
+
+@bp.get("/cycles/<int:cycle_id>/ballots.pb")
+@optional_token
+def ballots_pb(cycle_id):
+    return pages.pb_response(_cycle_or_404(cycle_id))
+
+
+@bp.get("/feed.atom")
+def feed():
+    return pages.feed_response()
+
+
+@bp.get("/territories/<territory_code>/feed.atom")
+def territory_feed(territory_code):
+    return pages.feed_response(territory_code)
+
+
+I18N_REF = {"$ref": "#/components/schemas/I18nText"}
+CONCLUSION = {"type": "object", "nullable": True, "properties": {
+    "decision": {"type": "string", "enum": ["approved", "not_approved"]},
+    "justification": {"type": "string", "nullable": True,
+                      "description": "In the Accept-Language, else the first language with text"},
+    "justification_language": {"type": "string", "nullable": True},
+    "justification_i18n": I18N_REF,
+    "document_number": {"type": "string", "nullable": True},
+    "document_date": {"type": "string", "format": "date", "nullable": True},
+    "has_document": {"type": "boolean"}}}
+DIGEST_RECIPE = (
+    "results_digest = SHA-256 (hex) of the UTF-8 bytes of json.dumps(payload, sort_keys=True, "
+    "ensure_ascii=False, separators=(',', ':')) where payload = {cycle, budget, rule, min_voters, "
+    "voters, proposals: [{id, title, cost, votes, eligible, selected, decision, "
+    "justification_i18n, document_number, document_date} for each proposal sorted by id, the "
+    "last four taken from its conclusion]}.")
+RESULTS = {"type": "object", "description": DIGEST_RECIPE, "properties": {
+    "cycle": {"type": "integer"}, "title": {"type": "string"}, "title_i18n": I18N_REF,
+    "territory": {"type": "string"}, "territory_name": {"type": "string"},
+    "year": {"type": "integer"}, "phase": {"type": "string"},
+    "published_at": {"type": "string", "format": "date-time", "nullable": True},
+    "results_digest": {"type": "string", "nullable": True},
+    "budget": {"type": "integer"}, "rule": {"type": "string", "enum": ["greedy", "mes"]},
+    "ballot_style": {"type": "string"}, "min_voters": {"type": "integer"},
+    "voters": {"type": "integer", "nullable": True}, "population": {"type": "integer", "nullable": True},
+    "proposals": {"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"}, "title_i18n": I18N_REF,
+        "category": {"type": "string"}, "cost": {"type": "integer"}, "votes": {"type": "integer"},
+        "voters_in_territory": {"type": "integer"}, "eligible": {"type": "boolean"},
+        "selected": {"type": "boolean"}, "rank": {"type": "integer", "nullable": True},
+        "price_per_voter": {"type": "string", "nullable": True},
+        "conclusion": {"$ref": "#/components/schemas/Conclusion"},
+        "implementation": {"type": "array", "items": {"type": "object", "properties": {
+            "status": {"type": "string", "enum": ["planned", "procurement", "works", "completed",
+                                                  "cancelled"]},
+            "date": {"type": "string", "format": "date"}, "note": {"type": "string"}}}}}}}}}
+CYCLE_ID = {"name": "cycle_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+PUBLIC_FILE = {"description": "Once published (staff of the territory from closed)"}
+
+register_paths({
+    "/cycles/{cycle_id}/results": {"get": {
+        "summary": "Results and conclusions of a cycle",
+        "description": "Anyone once published; staff of the territory from closed. " + DIGEST_RECIPE,
+        "parameters": [CYCLE_ID],
+        "responses": {"200": {"description": "Results", **_json({"$ref": "#/components/schemas/Results"})},
+                      **_error_responses(403, 404)}}},
+    "/proposals/{proposal_id}/conclusion": {"put": {
+        "summary": "Record the akimat's conclusion on an admitted proposal (staff, in closed)",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "proposal_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, **_json({"type": "object", "required": ["decision"],
+                        "properties": {
+                            "decision": {"type": "string", "enum": ["approved", "not_approved"]},
+                            "justification": I18N_REF,
+                            "document_number": {"type": "string", "maxLength": 60},
+                            "document_date": {"type": "string", "format": "date"}}})},
+        "responses": {"200": {"description": "Recorded", **_json({"type": "object", "properties": {
+            "proposal": {"type": "integer"}, "conclusion": {"$ref": "#/components/schemas/Conclusion"},
+            "missing_languages": {"type": "array", "items": {"type": "string"}}}})},
+            **_error_responses(400, 401, 403, 404, 409, 422)},
+        "description": "422 below_min_voters: `approved` for a proposal that is not eligible. "
+                       "422 justification_required: `not_approved`, or `approved` for a proposal "
+                       "the vote did not select, without a justification. 409 results_published "
+                       "after publication."}},
+    "/cycles/{cycle_id}/publish": {"post": {
+        "summary": "Publish results and conclusions (staff, in closed, every admitted proposal concluded)",
+        "security": [{"bearer": []}], "parameters": [CYCLE_ID],
+        "responses": {"200": {"description": "Published", **_json({"type": "object", "properties": {
+            "id": {"type": "integer"}, "phase": {"type": "string"},
+            "published_at": {"type": "string", "format": "date-time"},
+            "results_digest": {"type": "string"}}})},
+            **_error_responses(401, 403, 404, 409)},
+        "description": "409 conclusions_missing lists the proposals without a conclusion in "
+                       "error.fields.proposals; 409 wrong_phase when not closed."}},
+    "/cycles/{cycle_id}/results.csv": {"get": {
+        "summary": "Results as CSV (also at /cycles/{id}/results.csv)", "parameters": [CYCLE_ID],
+        "responses": {"200": {**PUBLIC_FILE, "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **_error_responses(403, 404)}}},
+    "/cycles/{cycle_id}/ballots.pb": {"get": {
+        "summary": "Anonymised ballots in the Pabulib format (also at /cycles/{id}/ballots.pb)",
+        "description": "Voter ids are 1..n in an order given by a keyed hash; recount with "
+                       "`python -m app.tally ballots.pb --rule <greedy|mes> --threshold <min_voters>`.",
+        "parameters": [CYCLE_ID],
+        "responses": {"200": {**PUBLIC_FILE, "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      **_error_responses(403, 404)}}},
+    "/feed.atom": {"get": {
+        "summary": "Atom feed of published results (also at /feed.atom)",
+        "parameters": [{"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["kk", "ru", "en"]}}],
+        "responses": {"200": {"description": "Atom 1.0",
+                              "content": {"application/atom+xml": {"schema": {"type": "string"}}}}}}},
+    "/territories/{territory_code}/feed.atom": {"get": {
+        "summary": "Atom feed of published results of a unit and the units inside it",
+        "parameters": [{"name": "territory_code", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9]{9}$"}},
+                       {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["kk", "ru", "en"]}}],
+        "responses": {"200": {"description": "Atom 1.0",
+                              "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
+                      **_error_responses(404)}}},
+}, {"Conclusion": CONCLUSION, "Results": RESULTS})

@@ -1,0 +1,219 @@
+"""The akimat's conclusion on each admitted proposal, and implementation tracking.
+
+After voting closes, staff record for every admitted proposal whether it is approved for
+implementation. The ten-voter minimum is not recomputed here: the count stored
+`ProposalResult.eligible` (app.domain.counting.is_eligible) and that is the single source of
+truth. The council has discretion beyond the vote: a selected proposal may be not approved and
+an unselected one approved, but either needs a written justification.
+"""
+import secrets
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from app.domain import audit, phases
+from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotFound
+from app.domain.permissions import require_staff_of
+from app.extensions import db
+from app.models import (Conclusion, Decision, ImplementationStatus, ImplementationUpdate, Phase,
+                        ProposalStatus)
+
+LANGS = ("kk", "ru", "en")
+MAX_JUSTIFICATION = 5000
+MAX_NOTE = 1000
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+PDF_MAGIC = b"%PDF-"
+AUDITED = ("decision", "justification_kk", "justification_ru", "justification_en",
+           "document_filename", "document_number", "document_date")
+
+
+def require_not_published(cycle):
+    """Published results and conclusions never change: 409 for every attempt, whoever asks."""
+    if cycle.phase == Phase.PUBLISHED.value:
+        raise Conflict("results_published",
+                       N_("The results of this cycle are published and can no longer be changed."))
+
+
+def missing_languages(conclusion):
+    """The languages a conclusion's justification has no text in (kk, ru, en order)."""
+    if conclusion is None:
+        return list(LANGS)
+    return [lang for lang in LANGS if not (getattr(conclusion, f"justification_{lang}") or "").strip()]
+
+
+def needs_justification(decision, result):
+    """Why a justification is required, or None: the rule the form and the API both apply."""
+    if decision == Decision.NOT_APPROVED.value:
+        return "not_approved"
+    if decision == Decision.APPROVED.value and result is not None and not result.selected:
+        return "approved_not_selected"
+    return None
+
+
+def _clean_justification(errors, justification):
+    if justification is None:
+        justification = {}
+    if not isinstance(justification, dict):
+        errors.add("justification", N_("The justification must give texts by language (kk, ru, en)."))
+        return {}
+    cleaned = {}
+    for lang in LANGS:
+        text = justification.get(lang)
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            errors.add(f"justification_{lang}", N_("This field has the wrong type."))
+            continue
+        text = text.strip()
+        if len(text) > MAX_JUSTIFICATION:
+            errors.add(f"justification_{lang}", N_("At most %(n)s characters."), n=MAX_JUSTIFICATION)
+        cleaned[lang] = text
+    return cleaned
+
+
+def _read_document(document):
+    """Bytes of an uploaded file: werkzeug FileStorage, a file object, or bytes."""
+    if isinstance(document, (bytes, bytearray)):
+        return bytes(document[:MAX_DOCUMENT_BYTES + 1])
+    stream = getattr(document, "stream", document)
+    return stream.read(MAX_DOCUMENT_BYTES + 1)
+
+
+def store_document(data, upload_dir):
+    """Write a checked PDF under upload_dir/conclusions with a random name; returns the name."""
+    folder = Path(upload_dir) / "conclusions"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_hex(16)}.pdf"
+    (folder / name).write_bytes(data)
+    return name
+
+
+def document_path(conclusion, upload_dir):
+    if not conclusion or not conclusion.document_filename:
+        return None
+    return Path(upload_dir) / "conclusions" / conclusion.document_filename
+
+
+def record_conclusion(staff, proposal, decision, justification, document=None, document_number=None,
+                      document_date=None, upload_dir=None, now=None):
+    """Record (or replace, until publication) the akimat's conclusion on an admitted proposal."""
+    if proposal is None:
+        raise NotFound("not_found", N_("This proposal does not exist."))
+    cycle = proposal.cycle
+    require_staff_of(staff, cycle.territory)
+    require_not_published(cycle)
+    phases.require(cycle, "conclude")
+    if proposal.status != ProposalStatus.ADMITTED.value:
+        raise Conflict("not_admitted", N_("Only proposals admitted to voting receive a conclusion."))
+    result = proposal.result
+    if result is None:
+        raise Conflict("not_counted", N_("The votes for this proposal have not been counted."))
+
+    errors = FieldErrors()
+    if decision not in (Decision.APPROVED.value, Decision.NOT_APPROVED.value):
+        errors.add("decision", N_("Choose approved or not approved."))
+    texts = _clean_justification(errors, justification)
+    errors.raise_if_any()
+
+    # The ten-voter minimum: the eligibility stored at the count is the only source of truth.
+    if decision == Decision.APPROVED.value and not result.eligible:
+        raise DomainError(
+            "below_min_voters",
+            N_("This proposal cannot be approved for implementation: fewer residents voted for it "
+               "than the minimum of %(min)s (voters from the territory: %(voters)s)."),
+            field="decision", min=cycle.min_voters, voters=result.voters_in_territory)
+
+    reason = needs_justification(decision, result)
+    if reason and not any(texts.values()):
+        if reason == "not_approved":
+            message = N_("Give a justification in at least one language for a proposal that is "
+                         "not approved.")
+        else:
+            message = N_("This proposal was not selected by the vote: approving it is the "
+                         "council's discretion and needs a justification in at least one language.")
+        raise DomainError("justification_required", message, field="justification")
+    errors = FieldErrors()
+    if document_number is not None and not isinstance(document_number, str):
+        errors.add("document_number", N_("This field has the wrong type."))
+    elif document_number and len(document_number.strip()) > 60:
+        errors.add("document_number", N_("At most %(n)s characters."), n=60)
+    if document_date is not None and not isinstance(document_date, date):
+        errors.add("document_date", N_("Enter a date."))
+    elif isinstance(document_date, datetime):
+        document_date = document_date.date()
+    data = None
+    if document is not None:
+        data = _read_document(document)
+        if not data:
+            data = None
+        elif len(data) > MAX_DOCUMENT_BYTES:
+            errors.add("document", N_("The document must be at most 10 MB."))
+        elif not data.startswith(PDF_MAGIC):
+            errors.add("document", N_("The document must be a PDF file."))
+        elif upload_dir is None:
+            raise ValueError("upload_dir is required to store a document")
+    errors.raise_if_any()
+
+    conclusion = proposal.conclusion
+    before = audit.snapshot(conclusion, AUDITED) if conclusion else None
+    if conclusion is None:
+        conclusion = Conclusion(proposal=proposal)
+        db.session.add(conclusion)
+    conclusion.decision = decision
+    for lang in LANGS:
+        setattr(conclusion, f"justification_{lang}", texts.get(lang, ""))
+    if data is not None:
+        conclusion.document_filename = store_document(data, upload_dir)
+    if document_number is not None:
+        conclusion.document_number = document_number.strip() or None
+    if document_date is not None:
+        conclusion.document_date = document_date
+    conclusion.decided_by = staff
+    conclusion.decided_at = now or datetime.now(timezone.utc)
+    db.session.flush()
+    audit.record(staff, "conclusion.record", conclusion, cycle.territory, before,
+                 audit.snapshot(conclusion, AUDITED))
+    return conclusion
+
+
+def add_implementation_update(staff, proposal, status, on_date=None, note="", now=None):
+    """A step in carrying out an approved proposal of a published cycle (append-only)."""
+    if proposal is None:
+        raise NotFound("not_found", N_("This proposal does not exist."))
+    cycle = proposal.cycle
+    require_staff_of(staff, cycle.territory)
+    if not phases.allows(cycle, "track_implementation"):
+        raise Conflict("wrong_phase", N_("Implementation is tracked once the results are published."))
+    if proposal.conclusion is None or proposal.conclusion.decision != Decision.APPROVED.value:
+        raise Conflict("not_approved",
+                       N_("Implementation is tracked only for proposals approved for implementation."))
+    errors = FieldErrors()
+    statuses = [s.value for s in ImplementationStatus]
+    if status not in statuses:
+        errors.add("status", N_("Choose a status."))
+    if note is None:
+        note = ""
+    if not isinstance(note, str):
+        errors.add("note", N_("This field has the wrong type."))
+        note = ""
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        errors.add("note", N_("At most %(n)s characters."), n=MAX_NOTE)
+    if status == ImplementationStatus.CANCELLED.value and not note:
+        errors.add("note", N_("Give the reason for cancelling."))
+    if on_date is not None and not isinstance(on_date, date):
+        errors.add("on_date", N_("Enter a date."))
+    errors.raise_if_any()
+    now = now or datetime.now(timezone.utc)
+    update = ImplementationUpdate(proposal=proposal, status=status, on_date=on_date or now.date(),
+                                  note=note, created_by=staff, created_at=now)
+    db.session.add(update)
+    db.session.flush()
+    audit.record(staff, "implementation.update", update, cycle.territory, None,
+                 {"proposal": proposal.id, "status": status, "on_date": update.on_date, "note": note})
+    return update
+
+
+def implementation_updates(proposal):
+    return db.session.scalars(
+        db.select(ImplementationUpdate).where(ImplementationUpdate.proposal_id == proposal.id)
+        .order_by(ImplementationUpdate.on_date, ImplementationUpdate.id)).all()

@@ -1,0 +1,232 @@
+"""What a published cycle shows the world: the results document, its digest, the CSV and the
+anonymised ballots in the Pabulib format.
+
+The digest (Cycle.results_digest) lets anyone check that two copies of the results are the
+same. It is recomputable from `GET /api/v1/cycles/<id>/results` alone:
+
+    payload = {
+      "cycle": <id>, "budget": <budget>, "rule": <rule>, "min_voters": <min_voters>,
+      "voters": <voters>,
+      "proposals": [  # every proposal of the response, sorted by id
+        {"id", "title", "cost", "votes", "eligible", "selected",
+         "decision": conclusion.decision,
+         "justification_i18n": conclusion.justification_i18n,   # kk/ru/en, null when absent
+         "document_number": conclusion.document_number,
+         "document_date": conclusion.document_date}, ...]}
+    sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")).hexdigest()
+
+(`digest_payload_from_json` below is exactly that recipe, and a test checks it against the
+stored digest.)
+"""
+import csv
+import hashlib
+import hmac
+import io
+import json
+
+from app.extensions import db
+from app.models import (Ballot, BallotStyle, CountingRule, ImplementationUpdate, Proposal,
+                        ProposalStatus)
+
+LANGS = ("kk", "ru", "en")
+# Our rule names -> (Pabulib META `rule`, the engine's key for `python -m app.tally --rule`).
+PABULIB_RULE = {CountingRule.GREEDY.value: ("greedy", "greedy"),
+                CountingRule.MES.value: ("equalshares/add1", "mes")}
+
+
+def counted_proposals(cycle):
+    """Admitted proposals with their stored count, most votes first."""
+    proposals = db.session.scalars(
+        db.select(Proposal).where(Proposal.cycle_id == cycle.id,
+                                  Proposal.status == ProposalStatus.ADMITTED.value)
+        .order_by(Proposal.id)).all()
+    counted = [p for p in proposals if p.result is not None]
+    return sorted(counted, key=lambda p: (-p.result.votes, p.id))
+
+
+def justification_i18n(conclusion):
+    return {lang: (getattr(conclusion, f"justification_{lang}") or None) for lang in LANGS}
+
+
+def localized_justification(conclusion, lang):
+    """(text, language used): the reader's language, else the first other language with text."""
+    texts = justification_i18n(conclusion)
+    for candidate in (lang,) + tuple(code for code in ("ru", "kk", "en") if code != lang):
+        if texts.get(candidate):
+            return texts[candidate], candidate
+    return "", lang
+
+
+def conclusion_dict(conclusion, lang):
+    if conclusion is None:
+        return None
+    text, used = localized_justification(conclusion, lang)
+    return {"decision": conclusion.decision, "justification": text or None,
+            "justification_language": used if text else None,
+            "justification_i18n": justification_i18n(conclusion),
+            "document_number": conclusion.document_number,
+            "document_date": conclusion.document_date.isoformat() if conclusion.document_date else None,
+            "has_document": bool(conclusion.document_filename)}
+
+
+def implementation_list(proposal):
+    updates = db.session.scalars(
+        db.select(ImplementationUpdate).where(ImplementationUpdate.proposal_id == proposal.id)
+        .order_by(ImplementationUpdate.on_date, ImplementationUpdate.id)).all()
+    return updates
+
+
+def results_document(cycle, lang):
+    """The JSON results of a cycle (GET /api/v1/cycles/<id>/results)."""
+    proposals = []
+    for p in counted_proposals(cycle):
+        r = p.result
+        proposals.append({
+            "id": p.id, "title": p.title, "title_i18n": p.title_i18n, "category": p.category,
+            "cost": p.cost, "votes": r.votes, "voters_in_territory": r.voters_in_territory,
+            "eligible": r.eligible, "selected": r.selected, "rank": r.rank,
+            "price_per_voter": r.price_per_voter,
+            "conclusion": conclusion_dict(p.conclusion, lang),
+            "implementation": [{"status": u.status, "date": u.on_date.isoformat() if u.on_date else None,
+                                "note": u.note} for u in implementation_list(p)],
+        })
+    territory = cycle.territory
+    return {
+        "cycle": cycle.id, "title": cycle.title(lang), "title_i18n": cycle.title_i18n,
+        "territory": territory.code, "territory_name": territory.name(lang), "year": cycle.year,
+        "phase": cycle.phase,
+        "published_at": cycle.published_at.isoformat() if cycle.published_at else None,
+        "results_digest": cycle.results_digest,
+        "budget": cycle.budget, "rule": cycle.rule, "ballot_style": cycle.ballot_style,
+        "min_voters": cycle.min_voters, "voters": cycle.voters_count,
+        "population": territory.population,
+        "proposals": proposals,
+    }
+
+
+def digest_payload_from_json(document):
+    """The canonical digest input, built only from the JSON results document."""
+    proposals = []
+    for p in sorted(document["proposals"], key=lambda item: item["id"]):
+        c = p.get("conclusion") or {}
+        proposals.append({
+            "id": p["id"], "title": p["title"], "cost": p["cost"], "votes": p["votes"],
+            "eligible": p["eligible"], "selected": p["selected"],
+            "decision": c.get("decision"), "justification_i18n": c.get("justification_i18n"),
+            "document_number": c.get("document_number"), "document_date": c.get("document_date")})
+    return {"cycle": document["cycle"], "budget": document["budget"], "rule": document["rule"],
+            "min_voters": document["min_voters"], "voters": document["voters"], "proposals": proposals}
+
+
+def digest_of_payload(payload):
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def compute_digest(cycle):
+    """SHA-256 of the canonical published data (see the module docstring)."""
+    return digest_of_payload(digest_payload_from_json(results_document(cycle, "kk")))
+
+
+CSV_COLUMNS = ["proposal_id", "title", "category", "cost", "votes", "voters_in_territory",
+               "eligible", "selected", "rank", "decision", "justification_kk", "justification_ru",
+               "justification_en", "document_number", "document_date", "implementation_status"]
+
+
+def results_csv(cycle):
+    """results.csv: one row per admitted proposal, UTF-8, comma-separated, header in English."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for p in counted_proposals(cycle):
+        r, c = p.result, p.conclusion
+        updates = implementation_list(p)
+        writer.writerow([
+            p.id, p.title, p.category, p.cost, r.votes, r.voters_in_territory,
+            "true" if r.eligible else "false", "true" if r.selected else "false",
+            r.rank if r.rank is not None else "", c.decision if c else "",
+            c.justification_kk if c else "", c.justification_ru if c else "",
+            c.justification_en if c else "", (c.document_number or "") if c else "",
+            c.document_date.isoformat() if c and c.document_date else "",
+            updates[-1].status if updates else ""])
+    return out.getvalue()
+
+
+def recount_command(cycle):
+    return (f"python -m app.tally ballots.pb --rule {PABULIB_RULE[cycle.rule][1]} "
+            f"--threshold {cycle.min_voters}")
+
+
+def _anonymous_order(cycle, ballots, key):
+    # Voter ids are 1..n in the order of a keyed hash of the ballot's row id: without the
+    # server's key the order reveals nothing about who voted when or which account it was.
+    key = key.encode("utf-8") if isinstance(key, str) else key
+
+    def keyed(ballot):
+        return hmac.new(key, f"qatysu-ballots:{cycle.id}:{ballot.id}".encode(), hashlib.sha256).digest()
+
+    return sorted(ballots, key=keyed)
+
+
+def ballots_pb(cycle, key):
+    """The anonymised ballots of a counted cycle in the Pabulib format, written by the engine.
+
+    Projects are the admitted proposals that were counted (project_id = proposal id); votes
+    carry no account id and no receipt; recount with `recount_command(cycle)`."""
+    from app.tally import Ballot as PbBallot, Election, Project, write
+
+    proposals = sorted(counted_proposals(cycle), key=lambda p: p.id)
+    known = {p.id for p in proposals}
+    projects = [Project(id=str(p.id), cost=p.cost, name=p.title, extra={
+        "votes": str(p.result.votes), "category": p.category,
+        "selected": "1" if p.result.selected else "0"}) for p in proposals]
+    ballots = db.session.scalars(db.select(Ballot).where(Ballot.cycle_id == cycle.id)).all()
+    votes = []
+    for number, ballot in enumerate(_anonymous_order(cycle, ballots, key), start=1):
+        chosen = [str(item.proposal_id) for item in ballot.items if item.proposal_id in known]
+        votes.append(PbBallot(projects=chosen, voter_id=str(number)))
+    territory = cycle.territory
+    single = cycle.ballot_style == BallotStyle.SINGLE.value
+    meta = {
+        "description": f"Qatysu participatory budget: {cycle.title_en or cycle.title_ru or cycle.title_kk}",
+        "country": "Kazakhstan",
+        "unit": territory.name_en or territory.name_ru,
+        "subunit": territory.code,
+        "instance": f"{cycle.year}/cycle-{cycle.id}",
+        "rule": PABULIB_RULE[cycle.rule][0],
+        "min_project_score_threshold": str(cycle.min_voters),
+        "currency": "KZT",
+        "language": "kk, ru, en",
+        "ballot_style": cycle.ballot_style,
+        "comment": f"Recount: {recount_command(cycle)}",
+    }
+    if cycle.ballot_style == BallotStyle.APPROVAL.value and cycle.max_choices:
+        meta["max_length"] = str(cycle.max_choices)
+    if cycle.ballot_style == BallotStyle.KNAPSACK.value:
+        meta["max_sum_cost"] = str(cycle.budget)
+    if cycle.voting_open:
+        meta["date_begin"] = cycle.voting_open.strftime("%d.%m.%Y")
+    if cycle.voting_close:
+        meta["date_end"] = cycle.voting_close.strftime("%d.%m.%Y")
+    election = Election(projects=projects, ballots=votes, budget=cycle.budget,
+                        vote_type="choose-1" if single else "approval", meta=meta)
+    election.project_columns = ["project_id", "cost", "votes", "name", "category", "selected"]
+    return write(election)
+
+
+def results_access(user, cycle):
+    """Who sees a cycle's results: anyone once published, staff of the territory from closed.
+
+    Returns "public", "staff", "forbidden" (counted but not published: 403) or "missing"
+    (nothing counted yet, or no such cycle: 404)."""
+    from app.domain import phases
+    from app.domain.permissions import is_staff_of
+
+    if cycle is None:
+        return "missing"
+    if phases.allows(cycle, "see_counts_public"):
+        return "public"
+    if phases.allows(cycle, "see_counts_staff"):
+        return "staff" if is_staff_of(user, cycle.territory) else "forbidden"
+    return "missing"
