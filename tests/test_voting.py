@@ -74,8 +74,11 @@ def test_outsiders_and_staff_cannot_vote(app, approval, make_user, role, territo
 
 @pytest.mark.parametrize("phase", ["draft", "proposals", "review", "closed", "published"])
 def test_no_voting_out_of_phase(app, make_cycle, proposal, voter_id, phase):
-    cycle_id = make_cycle(phase=phase)
-    proposal = proposal(cycle_id)
+    cycle_id = make_cycle(phase="voting")
+    proposal = proposal(cycle_id)  # proposals cannot be added to a published cycle: add first
+    with app.app_context():
+        db.session.get(Cycle, cycle_id).phase = phase
+        db.session.commit()
     voter = voter_id()
     with pytest.raises(Conflict) as caught:
         cast(app, voter, cycle_id, [proposal])

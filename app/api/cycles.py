@@ -8,6 +8,7 @@ from app.api import bp
 from app.api.common import ApiError, field, json_body, optional_token, token_required
 from app.api.openapi import I18N, _error_responses, _json, register_paths
 from app.domain import cycles as cycle_domain
+from app import notifications
 from app.extensions import db
 
 LANGS = ("kk", "ru", "en")
@@ -141,6 +142,8 @@ def move_phase(cycle_id):
     cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
     cycle_domain.move_phase(g.api_user, cycle, field(body, "phase", str, required=True))
     db.session.commit()
+    if cycle.phase == "published":
+        notifications.notify_cycle_published(cycle)
     return cycle_json(cycle, str(get_locale()))
 
 

@@ -9,6 +9,7 @@ from app.api.common import ApiError, field, json_body, optional_token, token_req
 from app.api.cycles import _moment
 from app.api.openapi import I18N, _error_responses, _json, register_paths
 from app.domain import cycles as cycle_domain, proposals as proposal_domain
+from app import notifications
 from app.extensions import db
 from app.models import ProposalStatus
 
@@ -96,6 +97,7 @@ def review_proposal(proposal_id):
         reason=field(body, "reason", str) or "",
         revision_deadline=_moment(body.get("revision_deadline"), "revision_deadline"))
     db.session.commit()
+    notifications.notify_proposal_reviewed(proposal)
     return proposal_json(proposal)
 
 

@@ -59,7 +59,18 @@ def seed():
         # The demo's own made-up IINs are printed so a newcomer can log in; real ones never are.
         lines.append(f"  {role:9} {name:20} IIN {iin}  ({user.territory.name_en})")
     db.session.commit()
+
+    # Imported here: these modules import _account from this one.
+    from app.demo.cycles import seed_cycles
+    from app.demo.showcase import seed_published_cycle
+    from app.demo.voting import seed_ballots
+
+    taking_proposals, voting_cycle = seed_cycles(upload_dir=current_app.config["UPLOAD_DIR"])
+    cast = seed_ballots(voting_cycle, 36)
+    published = seed_published_cycle()
+    lines += [
+        f"cycle {taking_proposals}: Almaty, taking proposals",
+        f"cycle {voting_cycle}: Aytey rural district, voting ({cast} demo ballots cast now)",
+        f"cycle {published}: Bostandyk district, published with conclusions",
+    ]
     return lines
-
-
-__all__ = ["seed", "User"]

@@ -298,7 +298,6 @@ def review_proposal(staff, proposal, decision, reason="", revision_deadline=None
     proposal.reviewed_at = now
     audit.record(staff, "proposal.review", proposal, cycle.territory, before,
                  audit.snapshot(proposal, REVIEW_FIELDS))
-    # notify: proposal reviewed
     return proposal
 
 

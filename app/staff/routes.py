@@ -9,6 +9,7 @@ from app.cycles.labels import ACTION_LABELS, CATEGORY_LABELS, local_input, parse
 from app.domain import audit_log, cycles as cycle_domain, phases, proposals as proposal_domain
 from app.domain.errors import DomainError
 from app.domain.permissions import is_staff_of
+from app import notifications
 from app.extensions import db
 from app.staff import bp
 from wtforms.fields.choices import SelectChoice
@@ -150,6 +151,8 @@ def move_phase(cycle_id):
         db.session.rollback()
         show_domain_error(None, error)
     else:
+        if cycle.phase == "published":
+            notifications.notify_cycle_published(cycle)
         flash(_("The cycle has moved to the next phase."), "success")
     return redirect(url_for("staff.cycle", cycle_id=cycle.id))
 
@@ -179,6 +182,7 @@ def review(proposal_id):
             show_domain_error(form, error)
             status = error.status
         else:
+            notifications.notify_proposal_reviewed(proposal)
             flash(_("The decision has been recorded."), "success")
             return redirect(url_for("staff.cycle", cycle_id=proposal.cycle_id))
     elif request.method == "POST":

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 53e69db185bb
+Revision ID: df6c8b69b32c
 Revises: 
-Create Date: 2026-11-22 15:29:29.228903
+Create Date: 2026-11-22 16:44:40.689807
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '53e69db185bb'
+revision = 'df6c8b69b32c'
 down_revision = None
 branch_labels = None
 depends_on = None
