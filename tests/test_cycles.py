@@ -301,3 +301,33 @@ def test_demo_cycles_are_built_through_the_domain_and_idempotent(app):
         statuses = sorted(p.status for p in aytey.proposals)
         assert statuses == ["admitted"] * 6 + ["rejected"]
         assert any(p.territory.code != "195231000" for p in aytey.proposals)  # villagers proposed
+
+
+def test_every_page_renders_in_every_language_on_the_demo(app, client):
+    """A smoke walk over the area's pages as the public, a resident, staff and an admin."""
+    from tests.conftest import AuthActions
+    from app.demo import demo_iin, seed
+    from app.demo.cycles import seed_cycles
+
+    with app.app_context():
+        seed()
+        almaty, aytey = seed_cycles(upload_dir=app.config["UPLOAD_DIR"])
+        proposal_id = db.session.get(Cycle, aytey).proposals[-1].id
+        own_id = db.session.get(Cycle, almaty).proposals[0].id
+    public = ["/{lang}/", "/{lang}/cycles", f"/{{lang}}/cycles/{almaty}", f"/{{lang}}/cycles/{aytey}?status=rejected",
+              f"/{{lang}}/proposals/{proposal_id}", f"/{{lang}}/cycles/{aytey}/protocol"]
+    resident = [f"/{{lang}}/proposals/{own_id}/edit", f"/{{lang}}/cycles/{almaty}/proposals/new", "/{lang}/my/proposals"]
+    staff = ["/{lang}/staff/", f"/{{lang}}/staff/cycles/{aytey}", f"/{{lang}}/staff/cycles/{aytey}/edit",
+             "/{lang}/staff/cycles/new", f"/{{lang}}/cycles/{aytey}/protocol"]
+    for lang in ("kk", "ru", "en"):
+        for url in public:
+            assert client.get(url.format(lang=lang)).status_code == 200, url
+    rejected = client.get(f"/ru/proposals/{proposal_id}").get_data(as_text=True)
+    assert "частной собственности" in rejected
+    for n, urls in ((10, resident), (3, staff), (1, ["/{lang}/staff/audit", "/{lang}/staff/audit?page=2"])):
+        response = AuthActions(client).login(demo_iin(n), password="demo-password")
+        assert response.status_code == 302
+        for lang in ("kk", "ru", "en"):
+            for url in urls:
+                assert client.get(url.format(lang=lang)).status_code == 200, (n, url)
+        AuthActions(client).logout()
