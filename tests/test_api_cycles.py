@@ -246,3 +246,15 @@ def test_openapi_describes_the_cycle_endpoints(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"get", "post"} <= set(paths["/cycles"]) and "patch" in paths["/cycles/{cycle_id}"]
     assert "post" in paths["/proposals/{proposal_id}/review"]
+
+
+def test_out_of_range_numbers_are_404_or_422_never_500(client, make_cycle, make_user, api_token):
+    cycle_id = make_cycle(phase="proposals")
+    _, iin = make_user(role="staff", territory="750000000")
+    huge = 10**20
+    assert client.get(f"/api/v1/cycles/{huge}").status_code == 404
+    assert client.get(f"/api/v1/proposals/{huge}").status_code == 404
+    assert client.get(f"/en/cycles/{huge}").status_code == 404
+    assert client.get(f"/en/cycles/{cycle_id}?page={huge}").status_code == 200
+    response = client.patch(f"/api/v1/cycles/{cycle_id}", json={"min_voters": huge}, headers=api_token(iin))
+    assert response.status_code == 422 and "min_voters" in response.get_json()["error"]["fields"]
