@@ -66,7 +66,7 @@ def test_create_needs_a_token(client, territories):
     assert client.post("/api/v1/cycles", json=body()).status_code == 401
 
 
-@pytest.mark.parametrize("overrides, field", [
+BAD_CYCLES = [
     ({"min_voters": 9}, "min_voters"),
     ({"min_voters": "10"}, "min_voters"),
     ({"budget": "500000000"}, "budget"),
@@ -82,12 +82,16 @@ def test_create_needs_a_token(client, territories):
     ({"schedule": {"proposals_open": "2026-05-01T09:00:00+05:00", "proposals_close": "2026-04-01T09:00:00+05:00"}},
      "proposals_close"),
     ({"max_project_cost": 600_000_000}, "max_project_cost"),
-])
-def test_create_validation(app, client, make_user, api_token, overrides, field):
+]
+
+
+def test_create_validation(app, client, make_user, api_token):
     _, iin = make_user(role="staff", territory="750000000")
-    response = client.post("/api/v1/cycles", json=body(**overrides), headers=api_token(iin))
-    assert response.status_code == 422, response.get_json()
-    assert field in response.get_json()["error"]["fields"]
+    headers = api_token(iin)
+    for overrides, field in BAD_CYCLES:
+        response = client.post("/api/v1/cycles", json=body(**overrides), headers=headers)
+        assert response.status_code == 422, (overrides, response.get_json())
+        assert field in response.get_json()["error"]["fields"], overrides
     assert cycles_count(app) == 0
 
 
@@ -169,18 +173,22 @@ def test_proposals_through_the_api(app, client, make_cycle, make_user, api_token
     assert client.get("/api/v1/proposals/999").status_code == 404
 
 
-@pytest.mark.parametrize("overrides, field", [
+BAD_PROPOSALS = [
     ({"cost": 30_000_001}, "cost"), ({"cost": "25000000"}, "cost"), ({"category": "parks"}, "category"),
     ({"title": ""}, "title"), ({"description": "<script>x()</script>"}, "description"),
     ({"latitude": "43.2"}, "latitude"), ({"latitude": True}, "latitude"),
-])
-def test_bad_proposals_through_the_api(app, client, make_cycle, make_user, api_token, overrides, field):
+]
+
+
+def test_bad_proposals_through_the_api(app, client, make_cycle, make_user, api_token):
     cycle_id = make_cycle(phase="proposals", categories=["sidewalks"])
     _, iin = make_user()
-    response = client.post(f"/api/v1/cycles/{cycle_id}/proposals", json={**PROPOSAL, **overrides},
-                           headers=api_token(iin))
-    assert response.status_code == 422
-    assert field in response.get_json()["error"]["fields"]
+    headers = api_token(iin)
+    for overrides, field in BAD_PROPOSALS:
+        response = client.post(f"/api/v1/cycles/{cycle_id}/proposals", json={**PROPOSAL, **overrides},
+                               headers=headers)
+        assert response.status_code == 422, overrides
+        assert field in response.get_json()["error"]["fields"], overrides
     with app.app_context():
         assert db.session.scalar(select(func.count(Proposal.id))) == 0
 
@@ -238,3 +246,15 @@ def test_openapi_describes_the_cycle_endpoints(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"get", "post"} <= set(paths["/cycles"]) and "patch" in paths["/cycles/{cycle_id}"]
     assert "post" in paths["/proposals/{proposal_id}/review"]
+
+
+def test_out_of_range_numbers_are_404_or_422_never_500(client, make_cycle, make_user, api_token):
+    cycle_id = make_cycle(phase="proposals")
+    _, iin = make_user(role="staff", territory="750000000")
+    huge = 10**20
+    assert client.get(f"/api/v1/cycles/{huge}").status_code == 404
+    assert client.get(f"/api/v1/proposals/{huge}").status_code == 404
+    assert client.get(f"/en/cycles/{huge}").status_code == 404
+    assert client.get(f"/en/cycles/{cycle_id}?page={huge}").status_code == 200
+    response = client.patch(f"/api/v1/cycles/{cycle_id}", json={"min_voters": huge}, headers=api_token(iin))
+    assert response.status_code == 422 and "min_voters" in response.get_json()["error"]["fields"]

@@ -49,11 +49,11 @@ def test_admit_and_reject_with_a_public_reason_and_an_audit_entry(app, client, s
     assert "Reason for rejection" in page and "Объект не находится в коммунальной собственности." in page
 
 
-@pytest.mark.parametrize("reason", ["", "   ", None])
-def test_a_rejection_needs_a_reason(app, setup, reason):
-    with pytest.raises(ValidationFailed) as caught:
-        review(app, setup["staff"], setup["proposals"][0], "rejected", reason)
-    assert "reason" in caught.value.fields
+def test_a_rejection_needs_a_reason(app, setup):
+    for reason in ("", "   ", None):
+        with pytest.raises(ValidationFailed) as caught:
+            review(app, setup["staff"], setup["proposals"][0], "rejected", reason)
+        assert "reason" in caught.value.fields
     with app.app_context():
         assert db.session.get(Proposal, setup["proposals"][0]).status == "submitted"
 

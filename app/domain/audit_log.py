@@ -20,12 +20,12 @@ def search_audit(viewer, action=None, object_type=None, object_id=None, territor
         query = query.where(AuditEntry.action == action)
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)
-    if object_id is not None:
+    if object_id is not None and 0 < object_id < 2**31:
         query = query.where(AuditEntry.object_id == object_id)
     if territory is not None:
         query = query.join(AuditEntry.territory).where(Territory.path.startswith(territory.path))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = max(1, page)
+    page = min(max(1, page), 100_000)
     entries = db.session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
                                  .offset((page - 1) * per_page).limit(per_page)).all()
     return entries, total

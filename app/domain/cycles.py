@@ -28,6 +28,12 @@ RULES = tuple(r.value for r in CountingRule)
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
 MAX_TENGE = 10**15
+MAX_MIN_VOTERS = 1_000_000
+MAX_ID = 2**31 - 1  # ids beyond the column's range simply do not exist
+
+
+def valid_id(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _is_int(value):
@@ -77,6 +83,8 @@ def _validate(values):
     min_voters = values.get("min_voters")
     if not _is_int(min_voters) or min_voters < NATIONAL_MIN_VOTERS:
         errors.add("min_voters", N_("The minimum number of voters is at least %(n)s."), n=NATIONAL_MIN_VOTERS)
+    elif min_voters > MAX_MIN_VOTERS:
+        errors.add("min_voters", N_("The minimum number of voters is at most %(n)s."), n=MAX_MIN_VOTERS)
     previous = None
     for name in SCHEDULE_FIELDS:
         moment = values.get(name)
@@ -157,7 +165,7 @@ def move_phase(actor, cycle, to_phase, now=None):
 
 def get_cycle(cycle_id, viewer=None):
     """A cycle the viewer may see: drafts only for staff of the territory."""
-    cycle = db.session.get(Cycle, cycle_id) if isinstance(cycle_id, int) else None
+    cycle = db.session.get(Cycle, cycle_id) if valid_id(cycle_id) else None
     if cycle is None or (cycle.phase == Phase.DRAFT.value and not is_staff_of(viewer, cycle.territory)):
         raise NotFound("cycle_not_found", N_("There is no such cycle."))
     return cycle

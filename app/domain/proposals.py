@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 
 from app.domain import audit, phases
+from app.domain.cycles import valid_id
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound
 from app.domain.permissions import is_staff_of, require_resident_of, require_staff_of
 from app.extensions import db
@@ -25,6 +26,7 @@ MIN_TITLE = 5
 MAX_DESCRIPTION = 10_000
 MAX_ADDRESS = 300
 MAX_PHOTOS = 5
+MAX_PAGE = 100_000
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTO_SIDE = 2000          # longer side after re-encoding, in pixels
 MAX_SOURCE_PIXELS = 50_000_000  # refuse decompression bombs before decoding
@@ -329,7 +331,7 @@ def publish_protocol(staff, cycle, now=None):
 
 def get_proposal(proposal_id, viewer=None):
     """A proposal the viewer may see: withdrawn ones and drafts' only for author and staff."""
-    proposal = db.session.get(Proposal, proposal_id) if isinstance(proposal_id, int) else None
+    proposal = db.session.get(Proposal, proposal_id) if valid_id(proposal_id) else None
     if proposal is not None:
         insider = (viewer is not None and getattr(viewer, "id", None) == proposal.author_id) or \
             is_staff_of(viewer, proposal.cycle.territory)
@@ -353,7 +355,7 @@ def search_proposals(cycle, category=None, status=None, q=None, page=1, per_page
                                 Proposal.address.ilike(pattern, escape="\\"),
                                 Proposal.description.ilike(pattern, escape="\\")))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)
     items = db.session.scalars(query.order_by(Proposal.id).offset((page - 1) * per_page).limit(per_page)).all()
     return items, total
 
