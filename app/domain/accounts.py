@@ -36,6 +36,20 @@ def configure_password_hashing(time_cost=None, memory_cost=None, parallelism=Non
     _DUMMY_HASH = password_hasher.hash("not-a-real-password")
 
 
+class cheap_hashing:
+    """Within the block, hash with the cheapest argon2id costs (bulk demo accounts); such
+    hashes verify as usual and are upgraded to the configured costs at the next login."""
+
+    def __enter__(self):
+        global password_hasher
+        self.saved = password_hasher
+        password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+    def __exit__(self, *exc):
+        global password_hasher
+        password_hasher = self.saved
+
+
 def hash_password(password):
     return password_hasher.hash(password)
 
