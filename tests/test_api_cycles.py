@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Cycle, Proposal
-from tests.cycles_helpers import pending_translation, tapp, tclient  # noqa: F401
+from tests.cycles_helpers import catalogue_translation, tapp, tclient  # noqa: F401
 
 BODY = {"territory": "750000000", "year": 2026,
         "title": {"kk": "Алматы ХҚБ 2026", "ru": "БНУ Алматы 2026", "en": "Almaty PB 2026"},
@@ -113,7 +113,7 @@ def test_settings_locked_after_voting_opens(app, tclient, make_cycle, make_user,
         assert response.status_code == 409
         error = response.get_json()["error"]
         assert error["code"] == "settings_locked"
-        assert error["message"] == (expected or pending_translation(
+        assert error["message"] == (expected or catalogue_translation(
             "Ballot and counting settings cannot change once voting has opened.", lang))
     renamed = tclient.patch(f"/api/v1/cycles/{cycle_id}", json={"title": {"en": "Almaty PB 2026, round 2"}},
                             headers=headers)

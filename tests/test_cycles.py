@@ -9,7 +9,7 @@ from app.domain.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, Cycle, Territory, User
 from tests.conftest import csrf_token
-from tests.cycles_helpers import login, pending_translation, tapp, tclient  # noqa: F401
+from tests.cycles_helpers import login, catalogue_translation, tapp, tclient  # noqa: F401
 
 NOW = datetime(2026, 3, 1, 4, 0, tzinfo=timezone.utc)
 
@@ -183,10 +183,10 @@ def test_cycle_form_errors_are_translated(app, tclient, make_user, lang):
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     msgid = "The minimum number of voters is at least %(n)s."
-    expected = msgid % {"n": 10} if lang == "en" else pending_translation(msgid, lang, n=10)
+    expected = msgid % {"n": 10} if lang == "en" else catalogue_translation(msgid, lang, n=10)
     assert expected in body
     budget = "Enter the budget as a positive whole number of tenge."
-    assert (budget if lang == "en" else pending_translation(budget, lang)) in body
+    assert (budget if lang == "en" else catalogue_translation(budget, lang)) in body
     with app.app_context():
         assert db.session.scalar(select(Cycle)) is None
 
@@ -205,7 +205,7 @@ def test_settings_locked_error_on_the_edit_page_is_translated(app, tclient, make
     response = tclient.post(f"/{lang}/staff/cycles/{cycle_id}/edit", data=data)
     assert response.status_code == 409
     msgid = "Ballot and counting settings cannot change once voting has opened."
-    assert pending_translation(msgid, lang) in response.get_data(as_text=True)
+    assert catalogue_translation(msgid, lang) in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Cycle, cycle_id).rule == "greedy"
 

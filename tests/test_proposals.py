@@ -12,7 +12,7 @@ from app.domain.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import Cycle, Proposal, ProposalPhoto, User
 from tests.conftest import ROOT, csrf_token
-from tests.cycles_helpers import image_bytes, login, pending_translation, tapp, tclient  # noqa: F401
+from tests.cycles_helpers import image_bytes, login, catalogue_translation, tapp, tclient  # noqa: F401
 
 GOOD = {"title": "Освещение улицы Жандосова", "description": "Поставить 12 фонарей вдоль тротуара.",
         "category": "lighting", "cost": 12_000_000, "address": "ул. Жандосова, 40–60"}
@@ -241,8 +241,8 @@ def test_page_errors_are_translated_and_nothing_is_stored(app, tclient, make_cyc
     if lang == "en":
         assert fake in body and cap % {"cap": "30\u00a0000\u00a0000"} in body
     else:
-        assert pending_translation(fake, lang) in body
-        assert pending_translation(cap, lang, cap="30\u00a0000\u00a0000") in body
+        assert catalogue_translation(fake, lang) in body
+        assert catalogue_translation(cap, lang, cap="30\u00a0000\u00a0000") in body
     assert count(app) == 0
 
 

@@ -9,7 +9,7 @@ from app.domain.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, Cycle, Proposal, User
 from tests.conftest import csrf_token
-from tests.cycles_helpers import login, pending_translation, tapp, tclient  # noqa: F401
+from tests.cycles_helpers import login, catalogue_translation, tapp, tclient  # noqa: F401
 
 NOW = datetime(2026, 4, 20, 6, 0, tzinfo=timezone.utc)
 
@@ -147,7 +147,7 @@ def test_staff_review_through_the_pages(app, client, setup):
     page = client.get(f"/en/staff/cycles/{setup['cycle']}")
     response = client.post(f"/en/staff/cycles/{setup['cycle']}/protocol", data={"csrf_token": csrf_token(page)},
                            follow_redirects=True)
-    assert "Every proposal needs a decision before the protocol is published: 1 still wait." in \
+    assert "Every proposal needs a decision before the protocol is published: 1 still waits." in \
         response.get_data(as_text=True)
 
 
@@ -160,7 +160,7 @@ def test_review_errors_are_translated(app, tclient, setup, lang):
                             data={"csrf_token": csrf_token(page), "decision": "rejected", "reason": " "})
     assert response.status_code == 422
     msgid = "State the reason for the rejection: it is published."
-    assert pending_translation(msgid, lang) in response.get_data(as_text=True)
+    assert catalogue_translation(msgid, lang) in response.get_data(as_text=True)
 
 
 def test_staff_of_another_territory_get_403_on_the_review_page(client, setup, make_user):

@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from app.domain import audit, phases
-from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotFound
+from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotFound, Np_
 from app.domain.permissions import require_staff_of
 from app.extensions import db
 from app.models import (Conclusion, Decision, ImplementationStatus, ImplementationUpdate, Phase,
@@ -65,7 +65,7 @@ def _clean_justification(errors, justification):
             continue
         text = text.strip()
         if len(text) > MAX_JUSTIFICATION:
-            errors.add(f"justification_{lang}", N_("At most %(n)s characters."), n=MAX_JUSTIFICATION)
+            errors.add(f"justification_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_JUSTIFICATION)
         cleaned[lang] = text
     return cleaned
 
@@ -135,7 +135,7 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
     if document_number is not None and not isinstance(document_number, str):
         errors.add("document_number", N_("This field has the wrong type."))
     elif document_number and len(document_number.strip()) > 60:
-        errors.add("document_number", N_("At most %(n)s characters."), n=60)
+        errors.add("document_number", Np_("At most %(n)s character.", "At most %(n)s characters."), n=60)
     if document_date is not None and not isinstance(document_date, date):
         errors.add("document_date", N_("Enter a date."))
     elif isinstance(document_date, datetime):
@@ -197,7 +197,7 @@ def add_implementation_update(staff, proposal, status, on_date=None, note="", no
         note = ""
     note = note.strip()
     if len(note) > MAX_NOTE:
-        errors.add("note", N_("At most %(n)s characters."), n=MAX_NOTE)
+        errors.add("note", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_NOTE)
     if status == ImplementationStatus.CANCELLED.value and not note:
         errors.add("note", N_("Give the reason for cancelling."))
     if on_date is not None and not isinstance(on_date, date):

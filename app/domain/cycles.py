@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from app.domain import audit, phases
-from app.domain.errors import N_, FieldErrors, NotFound
+from app.domain.errors import N_, FieldErrors, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_staff_of
 from app.extensions import db
 from app.models import BallotStyle, Category, CountingRule, Cycle, Phase, Territory
@@ -48,12 +48,12 @@ def _validate(values):
         if not isinstance(title, str) or not title.strip():
             errors.add(f"title_{lang}", N_("Enter the title in every language."))
         elif len(title) > MAX_TITLE:
-            errors.add(f"title_{lang}", N_("At most %(n)s characters."), n=MAX_TITLE)
+            errors.add(f"title_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_TITLE)
         description = values.get(f"description_{lang}") or ""
         if not isinstance(description, str):
             errors.add(f"description_{lang}", N_("This field has the wrong type."))
         elif len(description) > MAX_DESCRIPTION:
-            errors.add(f"description_{lang}", N_("At most %(n)s characters."), n=MAX_DESCRIPTION)
+            errors.add(f"description_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_DESCRIPTION)
     year = values.get("year")
     if not _is_int(year) or not 2000 <= year <= 2100:
         errors.add("year", N_("Enter a year between 2000 and 2100."))

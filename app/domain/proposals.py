@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 
 from app.domain import audit, phases
 from app.domain.cycles import valid_id
-from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound
+from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_resident_of, require_staff_of
 from app.extensions import db
 from app.models import Phase, Proposal, ProposalPhoto, ProposalStatus
@@ -100,7 +100,7 @@ def _check_photos(errors, uploads, existing_count):
     images = []
     uploads = [u for u in (uploads or []) if u is not None]
     if existing_count + len(uploads) > MAX_PHOTOS:
-        errors.add("photos", N_("At most %(n)s photos per proposal."), n=MAX_PHOTOS)
+        errors.add("photos", Np_("At most %(n)s photo per proposal.", "At most %(n)s photos per proposal."), n=MAX_PHOTOS)
         return []
     for upload in uploads:
         result = _decode_photo(_read(upload))
@@ -155,7 +155,7 @@ def _validate(errors, cycle, values):
     if not plain_text(description):
         errors.add("description", N_("Describe the project."))
     elif len(description) > MAX_DESCRIPTION:
-        errors.add("description", N_("At most %(n)s characters."), n=MAX_DESCRIPTION)
+        errors.add("description", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_DESCRIPTION)
     clean["description"] = description
     category = values.get("category")
     if category not in (cycle.categories or []):
@@ -173,7 +173,7 @@ def _validate(errors, cycle, values):
         errors.add("address", N_("This field has the wrong type."))
         address = ""
     elif len(address.strip()) > MAX_ADDRESS:
-        errors.add("address", N_("At most %(n)s characters."), n=MAX_ADDRESS)
+        errors.add("address", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_ADDRESS)
     clean["address"] = address.strip()
     lat, lon = values.get("latitude"), values.get("longitude")
     if (lat is None) != (lon is None):
@@ -281,7 +281,7 @@ def review_proposal(staff, proposal, decision, reason="", revision_deadline=None
         errors.add("decision", N_("Choose a decision."))
     reason = reason.strip() if isinstance(reason, str) else ""
     if len(reason) > 5000:
-        errors.add("reason", N_("At most %(n)s characters."), n=5000)
+        errors.add("reason", Np_("At most %(n)s character.", "At most %(n)s characters."), n=5000)
     if decision == ProposalStatus.REJECTED.value and not reason:
         errors.add("reason", N_("State the reason for the rejection: it is published."))
     if decision == ProposalStatus.REVISION_REQUESTED.value:
@@ -317,7 +317,8 @@ def publish_protocol(staff, cycle, now=None):
     undecided = [p for p in cycle.proposals if p.status == ProposalStatus.SUBMITTED.value]
     if undecided:
         raise Conflict("proposals_undecided",
-                       N_("Every proposal needs a decision before the protocol is published: %(n)s still wait."),
+                       Np_("Every proposal needs a decision before the protocol is published: %(n)s still waits.",
+                           "Every proposal needs a decision before the protocol is published: %(n)s still wait."),
                        n=len(undecided))
     before = {"protocol_published_at": cycle.protocol_published_at}
     cycle.protocol_published_at = now

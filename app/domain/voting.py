@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import phases
-from app.domain.errors import N_, Conflict, DomainError, NotFound
+from app.domain.errors import N_, Conflict, DomainError, NotFound, Np_
 from app.domain.permissions import require_resident_of
 from app.extensions import db
 from app.models import Ballot, BallotItem, BallotStyle, Cycle, Proposal, ProposalStatus
@@ -102,7 +102,7 @@ def check_choice(voter, cycle, proposal_ids):
     elif style == BallotStyle.APPROVAL.value:
         limit = max_choices(cycle)
         if len(chosen) > limit:
-            raise DomainError("too_many_choices", N_("You can choose at most %(n)s projects."),
+            raise DomainError("too_many_choices", Np_("You can choose at most %(n)s project.", "You can choose at most %(n)s projects."),
                               field="proposals", n=limit)
     elif style == BallotStyle.KNAPSACK.value:
         total = sum(p.cost for p in chosen)
