@@ -9,7 +9,7 @@ PORT ?= 8000
 WORKERS ?= 2
 export QATYSU_CONFIG ?= development
 
-.PHONY: run test install install-dev translations migrate seed serve bench clean
+.PHONY: run test install install-dev translations migrate seed serve bench bench-tally bench-votes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,15 @@ test: install-dev translations
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
 
-bench: install-dev translations
-	$(BIN)/python bench/tally.py
+# Benchmarks, run on demand: the counting engine against pabutools, and ballots under load
+# against gunicorn on PostgreSQL (needs a server on 127.0.0.1:5432).
+bench: bench-tally bench-votes
+
+bench-tally: install-dev translations
+	$(BIN)/python bench/tally.py $(BENCH_ARGS)
+
+bench-votes: install-dev translations
+	$(BIN)/python bench/vote_load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance/qatysu.db .pytest_cache
