@@ -9,6 +9,35 @@ def shared_files():
     return sorted(SHARED.glob("*.pb")) if SHARED.is_dir() else []
 
 
+def file_header(path):
+    """META (key -> value) and the PROJECTS header of a .pb file, read without its votes.
+
+    Cheap enough for test collection: decides which parametrized cases apply to a file
+    so that cases that do not apply are never generated (rather than skipped).
+    """
+    import csv
+
+    meta, project_columns, section, header_next = {}, [], None, False
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        for row in csv.reader(handle, delimiter=";"):
+            if not row:
+                continue
+            first = row[0].strip().lower()
+            if first in ("meta", "projects", "votes") and all(not cell.strip() for cell in row[1:]):
+                if first == "votes":
+                    break
+                section, header_next = first, True
+                continue
+            if header_next:
+                if section == "projects":
+                    project_columns = [cell.strip() for cell in row]
+                header_next = False
+                continue
+            if section == "meta" and len(row) >= 2:
+                meta[row[0].strip()] = row[1].strip()
+    return meta, project_columns
+
+
 def pabutools_outcome(election, rule, completion="none"):
     """Run pabutools 1.2.3 on our writer's output, with our tie-breaking key."""
     from pabutools.election import Cost_Sat

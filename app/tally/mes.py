@@ -59,6 +59,9 @@ SAFETY = 16.0  # float decisions need a margin of SAFETY x the error bound
 REL = 1e-10  # ... and of this much relative to the values compared
 CLOSE = REL  # kept for importers of the old constant
 DEBUG = False
+MAX_FILL = 40  # water-filling iterations before a row is handed to the exact engine
+FIRST = 6  # candidates priced first in a round with no fresh price to compare with
+MAX_CHUNK = 64  # shares per batch in the add-one walk (at most this many computed past the stop)
 
 
 class EqualShares:
@@ -194,7 +197,7 @@ class EqualShares:
                     indices = list(range(k, last))
                     for i, winners in zip(indices, self.outcomes([start + i * step for i in indices])):
                         known[i] = winners
-                    chunk = min(chunk * 2, 256)
+                    chunk = min(chunk * 2, MAX_CHUNK)
             return known[k]
 
         def as_chosen(winners):
@@ -511,17 +514,19 @@ def _advance(e, s, stack, results):
         best_hi = hi.min(axis=1)
         stale = np.flatnonzero(anyalive & ~fresh)
         if stale.size:
-            lows = np.where(alive[:, stale], lo[:, stale], np.inf).min(axis=0)
-            order = np.argsort(lows, kind="stable")
-            for j, low in zip(stale[order], lows[order]):
-                if low > best_hi.max():
-                    break  # bounds only rise: no later candidate can be needed either
-                if not (alive[:, j] & (lo[:, j] <= best_hi)).any():
-                    continue
-                _evaluate(e, s, j, unsure)
-                fresh[j] = True
-                ok = alive[:, j]
-                best_hi = np.minimum(best_hi, np.where(ok, crit[:, j] + SAFETY * err[:, j] + REL * crit[:, j], np.inf))
+            lows = np.where(alive[:, stale], lo[:, stale], np.inf)
+            if not np.isfinite(best_hi).all():
+                # Nothing fresh to compare with: price the most promising few first.
+                first = stale[np.argsort(lows.min(axis=0), kind="stable")[:FIRST]]
+                _evaluate_many(e, s, first, unsure)
+                fresh[first] = True
+                hi = np.where(alive[:, first], crit[:, first] + SAFETY * err[:, first] + REL * crit[:, first], np.inf)
+                best_hi = np.minimum(best_hi, hi.min(axis=1))
+                lows[:, np.isin(stale, first)] = np.inf
+            need = stale[(lows <= best_hi[:, None]).any(axis=0)]
+            if need.size:
+                _evaluate_many(e, s, need, unsure)
+                fresh[need] = True
         usable = alive & fresh[None, :]
         has = usable.any(axis=1)
         done = ~has & ~unsure
@@ -576,43 +581,79 @@ def _class_weights_batch(e, s, j):
     return s["weights"][j]
 
 
-def _evaluate(e, s, j, unsure):
-    nz, w = _class_weights_batch(e, s, j)
+def _evaluate_many(e, s, js, unsure):
+    """Price candidates `js` in every row at once (segments of one array per row)."""
+    parts = [_class_weights_batch(e, s, j) for j in js]
+    lengths = np.array([nz.size for nz, _ in parts], dtype=np.intp)
+    keep = lengths > 0
     alive = s["alive"]
-    rows = np.flatnonzero(alive[:, j])
-    if not rows.size:
+    if not keep.all():  # every supporter is dry in every row: unaffordable
+        alive[:, js[~keep]] = False
+        js = js[keep]
+        parts = [part for part, k in zip(parts, keep) if k]
+        lengths = lengths[keep]
+    if not js.size:
         return
-    cost = e.cost_f[j]
-    weight = float(w.sum())
-    b = s["beta"][np.ix_(rows, nz)]
-    delta = s["delta"][rows]
-    total = b @ w
-    total_err = delta + (nz.size + 2) * EPS * np.maximum(total, cost) + e.cost_err[j]
+    starts = np.zeros(js.size, dtype=np.intp)
+    starts[1:] = np.cumsum(lengths)[:-1]
+    ids = np.concatenate([nz for nz, _ in parts])
+    w = np.concatenate([weights for _, weights in parts])
+    seg = np.repeat(np.arange(js.size), lengths)
+    nrows = s["rows"].size
+    b = s["beta"][:, ids]  # rows x M
+    bw = b * w
+    total = np.add.reduceat(bw, starts, axis=1)  # rows x J, summed segment by segment
+    weight = np.add.reduceat(w, starts)  # J (exact: integers)
+    cost = e.cost_f[js]
+    cost_err = e.cost_err[js]
+    m = lengths.astype(np.float64)
+    e1 = s["delta"][:, None]
+    total_err = e1 + (m + 2) * EPS * np.maximum(total, cost) + cost_err
     margin = SAFETY * total_err + REL * cost
     poor = total < cost - margin
-    unsure[rows[~poor & (total < cost + margin)]] = True
-    alive[rows[poor], j] = False
-    ok = ~poor
-    rows, b, delta = rows[ok], b[ok], delta[ok]
-    if not rows.size:
-        return
-    price, error = _price_rows(b, w, cost, weight, delta, delta, e.cost_err[j])
-    # Clean: every supporter can pay the equal split cost / supporters (nobody dry or
-    # short), so the price is exactly that and the criterion is e.clean_rank's.
-    if weight == e.total[j]:
-        s["clean"][rows, j] = b.min(axis=1) - SAFETY * (error + delta) - REL * price > price
-    else:
-        s["clean"][rows, j] = False
-    s["price"][rows, j] = price
-    s["price_err"][rows, j] = error
+    unsure |= ((~poor & (total < cost + margin)) & alive[:, js]).any(axis=1)
+    alive[:, js] &= ~poor
+    # Water-filling per segment without sorting: from a lower bound p on the price, the
+    # voters holding less than p pay all they have and the others share the rest:
+    # p' = (cost - paid by the poorer) / (weight of the others). p <= p' <= the price,
+    # and p' is the price once no budget lies in [p, p'). Prices only rise within a
+    # run, so the last price of the project is a good start.
+    rows = s["rows"].size
+    p = np.maximum(s["price"][:, js], cost / weight)
+    segment_of = seg
+    converged = np.zeros(p.shape, dtype=bool)
+    for _ in range(MAX_FILL):
+        below = b < p[:, segment_of]
+        paid = np.add.reduceat(np.where(below, bw, 0.0), starts, axis=1)
+        paid_w = np.add.reduceat(np.where(below, w, 0.0), starts, axis=1)
+        rest_at = weight[None, :] - paid_w
+        with np.errstate(divide="ignore", invalid="ignore"):
+            price = (cost - paid) / rest_at
+        now_below = np.add.reduceat((b < price[:, segment_of]).astype(np.int64), starts, axis=1)
+        converged = now_below == np.add.reduceat(below.astype(np.int64), starts, axis=1)
+        if converged[alive[:, js]].all():
+            break
+        p = np.where(converged, p, np.maximum(price, p))
+    live = alive[:, js]
+    unsure |= (live & ~(converged & (rest_at > 0))).any(axis=1)
+    rest_at = np.maximum(rest_at, 1.0)
+    price = np.where(np.isfinite(price), price, 0.0)
+    spread = np.minimum(e1, paid_w * e1)
+    error = (spread + 2 * (m + 2) * EPS * cost + cost_err) / rest_at + 2 * EPS * price
     if e.utility == "cost":
         crit, crit_err = price / cost, error / cost
     else:
         crit, crit_err = price, error
     crit_err = crit_err + EPS * crit
-    s["crit"][rows, j] = crit
-    s["err"][rows, j] = crit_err
-    s["lo"][rows, j] = crit - SAFETY * crit_err - REL * crit
+    s["price"][:, js] = price
+    s["price_err"][:, js] = error
+    s["crit"][:, js] = np.where(live, crit, np.inf)
+    s["err"][:, js] = crit_err
+    s["lo"][:, js] = np.where(live, crit - SAFETY * crit_err - REL * crit, np.inf)
+    # Clean: nobody dry or short, so the price is exactly cost / supporters.
+    smallest = np.minimum.reduceat(b, starts, axis=1)
+    s["clean"][:, js] = (weight == e.total[js])[None, :] & (paid_w == 0) & \
+        (smallest - SAFETY * (error + e1) - REL * price > price)
 
 
 def _charge_batch(e, s, j):
