@@ -60,7 +60,7 @@ REL = 1e-10  # ... and of this much relative to the values compared
 CLOSE = REL  # kept for importers of the old constant
 DEBUG = False
 MAX_FILL = 40  # water-filling iterations before a row is handed to the exact engine
-FIRST = 6  # candidates priced first in a round with no fresh price to compare with
+FIRST = 1  # candidates priced first in a round with no fresh price to compare with
 MAX_CHUNK = 64  # shares per batch in the add-one walk (at most this many computed past the stop)
 
 
@@ -76,31 +76,36 @@ class EqualShares:
         self.ids = [p.id for p in election.projects]
         self.cost = [p.cost for p in election.projects]
         count = len(self.ids)
-        tally = Counter(chain.from_iterable(ballot.projects for ballot in election.ballots))
+        raw = Counter(tuple(ballot.projects) for ballot in election.ballots)  # identical ballots once
+        tally = Counter()
+        for listed, repeats in raw.items():
+            for project_id in listed:
+                tally[project_id] += repeats
         votes = [tally.get(project_id, 0) for project_id in self.ids]
         self.votes = votes
         self.tie = [tie_key(tie_breaking, self.cost[c], votes[c], self.ids[c]) for c in range(count)]
         self.candidates = [c for c in range(count) if eligible[c] and votes[c] > 0 and self.cost[c] > 0]
         self.free = [c for c in range(count) if eligible[c] and votes[c] > 0 and self.cost[c] == 0]
 
-        # Local numbering: candidate j is project self.candidates[j].
-        local = {c: j for j, c in enumerate(self.candidates)}
-        by_id = {self.ids[c]: j for c, j in local.items()}
+        # Local numbering: candidate j is project self.candidates[j]. A group: the voters whose
+        # ballots list the same candidates.
+        by_id = {self.ids[c]: j for j, c in enumerate(self.candidates)}
         groups = {}
-        for ballot in election.ballots:
-            key = tuple(sorted(by_id[p] for p in ballot.projects if p in by_id))
+        for listed, repeats in raw.items():
+            key = tuple(sorted([by_id[p] for p in listed if p in by_id]))
             if key:
-                groups[key] = groups.get(key, 0) + 1
+                groups[key] = groups.get(key, 0) + repeats
         keys = list(groups)
         self.groups = len(keys)
         self.voters = sum(groups.values())
-        weight = np.array([groups[k] for k in keys], dtype=np.float64)
+        weight = np.fromiter(groups.values(), dtype=np.float64, count=len(keys))
         size = len(self.candidates)
-        members = [[] for _ in range(size)]
-        for g, key in enumerate(keys):
-            for j in key:
-                members[j].append(g)
-        self.sg = [np.array(m, dtype=np.intp) for m in members]
+        lengths = np.fromiter(map(len, keys), dtype=np.intp, count=len(keys))
+        flat_group = np.repeat(np.arange(len(keys)), lengths)
+        flat_project = np.fromiter(chain.from_iterable(keys), dtype=np.intp, count=int(lengths.sum()))
+        by_project = flat_group[np.argsort(flat_project, kind="stable")]
+        bounds = np.cumsum(np.bincount(flat_project, minlength=size))[:-1]
+        self.sg = np.split(by_project, bounds) if size else []
         self.wg = [weight[m] for m in self.sg]
         self.total = np.array([w.sum() for w in self.wg])
         self.cost_exact = [self.cost[c] for c in self.candidates]
@@ -108,11 +113,9 @@ class EqualShares:
         self.cost_err = self.cost_f * EPS  # float(cost) is within half an ulp
         self.tie_local = [self.tie[c] for c in self.candidates]
         # Which candidates share a supporter (re-priced when the other wins).
-        incidence = np.zeros((len(keys), size), dtype=np.float32)
-        lengths = np.fromiter((len(k) for k in keys), dtype=np.intp, count=len(keys))
-        incidence[np.repeat(np.arange(len(keys)), lengths),
-                  np.fromiter(chain.from_iterable(keys), dtype=np.intp, count=int(lengths.sum()))] = 1
-        self.overlap = (incidence.T @ incidence) > 0 if size else np.zeros((0, 0), dtype=bool)
+        incidence = np.zeros((len(keys), size), dtype=bool)
+        incidence[flat_group, flat_project] = True
+        self.overlap = np.array([incidence[m].any(axis=0) for m in self.sg]).reshape(size, size)
         # Rank of the tie key, for float-free tie-breaking between exact equals.
         order = sorted(range(size), key=lambda j: self.tie_local[j])
         self.tie_rank = np.empty(size, dtype=np.int64)
@@ -623,14 +626,14 @@ def _evaluate_many(e, s, js, unsure):
     segment_of = seg
     converged = np.zeros(p.shape, dtype=bool)
     for _ in range(MAX_FILL):
-        below = b < p[:, segment_of]
+        below = b < np.repeat(p, lengths, axis=1)
         paid = np.add.reduceat(np.where(below, bw, 0.0), starts, axis=1)
         paid_w = np.add.reduceat(np.where(below, w, 0.0), starts, axis=1)
         rest_at = weight[None, :] - paid_w
         with np.errstate(divide="ignore", invalid="ignore"):
             price = (cost - paid) / rest_at
-        now_below = np.add.reduceat((b < price[:, segment_of]).astype(np.int64), starts, axis=1)
-        converged = now_below == np.add.reduceat(below.astype(np.int64), starts, axis=1)
+        # Converged when every voter not yet counted as poorer holds at least the price.
+        converged = np.minimum.reduceat(np.where(below, np.inf, b), starts, axis=1) >= price
         if converged[alive[:, js]].all():
             break
         p = np.where(converged, p, np.maximum(price, p))
