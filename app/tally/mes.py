@@ -57,8 +57,6 @@ from .rules import TallyError, base_result, run_greedy, tie_key
 EPS = 2.0 ** -52  # twice the unit round-off of float64
 SAFETY = 16.0  # float decisions need a margin of SAFETY x the error bound
 REL = 1e-10  # ... and of this much relative to the values compared
-CLOSE = REL  # kept for importers of the old constant
-DEBUG = False
 MAX_FILL = 40  # water-filling iterations before a row is handed to the exact engine
 FIRST = 1  # candidates priced first in a round with no fresh price to compare with
 MAX_CHUNK = 64  # shares per batch in the add-one walk (at most this many computed past the stop)
@@ -116,10 +114,6 @@ class EqualShares:
         incidence = np.zeros((len(keys), size), dtype=bool)
         incidence[flat_group, flat_project] = True
         self.overlap = np.array([incidence[m].any(axis=0) for m in self.sg]).reshape(size, size)
-        # Rank of the tie key, for float-free tie-breaking between exact equals.
-        order = sorted(range(size), key=lambda j: self.tie_local[j])
-        self.tie_rank = np.empty(size, dtype=np.int64)
-        self.tie_rank[order] = np.arange(size)
         # Exact criterion when every supporter pays cost / supporters, ranked with the tie key.
         if self.utility == "cost":
             clean = [(Fraction(1, int(w)), self.tie_local[j]) for j, w in enumerate(self.total)]
@@ -549,9 +543,6 @@ def _advance(e, s, stack, results):
             ranked = np.where(near, e.clean_rank[None, :], np.iinfo(np.int64).max)
             best = np.where(certain, np.argmin(ranked, axis=1), best)
             unsure |= close & ~certain
-            if DEBUG and (close & ~certain).any():
-                rr = np.flatnonzero(close & ~certain)[0]
-                print("close", len(s["winners"]), [(int(j), crit[rr, j], err[rr, j], lo[rr, j], bool(fresh[j]), bool(s["clean"][rr, j])) for j in np.flatnonzero(near[rr])])
         keep = has & ~unsure
         if not keep.all():
             s_new = _split(s, keep)
@@ -601,8 +592,6 @@ def _evaluate_many(e, s, js, unsure):
     starts[1:] = np.cumsum(lengths)[:-1]
     ids = np.concatenate([nz for nz, _ in parts])
     w = np.concatenate([weights for _, weights in parts])
-    seg = np.repeat(np.arange(js.size), lengths)
-    nrows = s["rows"].size
     b = s["beta"][:, ids]  # rows x M
     bw = b * w
     total = np.add.reduceat(bw, starts, axis=1)  # rows x J, summed segment by segment
@@ -621,9 +610,7 @@ def _evaluate_many(e, s, js, unsure):
     # p' = (cost - paid by the poorer) / (weight of the others). p <= p' <= the price,
     # and p' is the price once no budget lies in [p, p'). Prices only rise within a
     # run, so the last price of the project is a good start.
-    rows = s["rows"].size
     p = np.maximum(s["price"][:, js], cost / weight)
-    segment_of = seg
     converged = np.zeros(p.shape, dtype=bool)
     for _ in range(MAX_FILL):
         below = b < np.repeat(p, lengths, axis=1)
@@ -638,7 +625,10 @@ def _evaluate_many(e, s, js, unsure):
             break
         p = np.where(converged, p, np.maximum(price, p))
     live = alive[:, js]
-    unsure |= (live & ~(converged & (rest_at > 0))).any(axis=1)
+    # The start may sit a rounding above the price: then those counted poorer must still
+    # hold no more than the price found, or the row goes to the exact engine.
+    poorest_fit = np.maximum.reduceat(np.where(below, b, -np.inf), starts, axis=1) <= price
+    unsure |= (live & ~(converged & poorest_fit & (rest_at > 0))).any(axis=1)
     rest_at = np.maximum(rest_at, 1.0)
     price = np.where(np.isfinite(price), price, 0.0)
     spread = np.minimum(e1, paid_w * e1)
