@@ -181,7 +181,7 @@ class EqualShares:
             # The walk never asks for an outcome beyond index floor((B - start) / step) + 1.
             limit = max(0, floor((self.budget - start) / step)) + 1
         known = {}
-        chunk = 4
+        chunk = 2
 
         def outcome(k):
             nonlocal chunk
