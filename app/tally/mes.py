@@ -59,7 +59,7 @@ SAFETY = 16.0  # float decisions need a margin of SAFETY x the error bound
 REL = 1e-10  # ... and of this much relative to the values compared
 MAX_FILL = 40  # water-filling iterations before a row is handed to the exact engine
 FIRST = 1  # candidates priced first in a round with no fresh price to compare with
-MAX_CHUNK = 64  # shares per batch in the add-one walk (at most this many computed past the stop)
+MAX_CHUNK = 32  # shares per batch in the add-one walk (at most this many computed past the stop)
 
 
 class EqualShares:
