@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from app.tally import Election, Project, count, parse, write
 from app.tally.mes import EqualShares
-from tally_helpers import pabutools_outcome
+from tally_helpers import pabutools_outcome, reference_add1, reference_mes
 
 RULE_KEYS = ["greedy", "greedy-no-skip", "greedy-threshold", "greedy-exclusive", "mes"]
 
@@ -65,6 +65,48 @@ def test_mes_add1_stops_where_the_definition_says(election):
     assert add1u.winners[:len(result.winners)] == result.winners
     assert all(p.id in add1u.winners or add1u.spent + p.cost > election.budget for p in election.projects
                if p.cost > 0 and add1u.projects[p.id].eligible)
+
+
+@st.composite
+def elections_with_duplicates(draw, max_projects=6, max_voters=30):
+    """Few distinct ballots, many voters each: what the grouped MES engine relies on."""
+    count_projects = draw(st.integers(1, max_projects))
+    costs = draw(st.lists(st.sampled_from([0, 1, 5, 10, 12, 20, 30, 45, 60]), min_size=count_projects,
+                          max_size=count_projects))
+    projects = [Project(id=f"p{i}", cost=c) for i, c in enumerate(costs)]
+    ids = [p.id for p in projects]
+    pool = draw(st.lists(st.lists(st.sampled_from(ids), unique=True, max_size=count_projects),
+                         min_size=1, max_size=4))
+    picks = draw(st.lists(st.integers(0, len(pool) - 1), min_size=1, max_size=max_voters))
+    budget = draw(st.integers(1, 200))
+    return Election(projects=projects, ballots=[pool[i] for i in picks], budget=budget)
+
+
+MES_OPTIONS = st.tuples(st.sampled_from(["cost", "approval"]), st.sampled_from(["pabulib", "lexicographic"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(elections_with_duplicates(), elections()), MES_OPTIONS, st.integers(0, 5))
+def test_mes_run_equals_the_reference(election, options, extra):
+    """Grouped, batched MES = MES from the definition: same winners, order and exact prices."""
+    utility, tie_breaking = options
+    engine = EqualShares(election, [True] * len(election.projects), utility=utility, tie_breaking=tie_breaking)
+    share = Fraction(election.budget, len(election.ballots)) + extra
+    expected = reference_mes(election, share, utility=utility, tie_breaking=tie_breaking)
+    assert engine.run(share) == expected
+    shares = [share + k for k in range(4)]
+    assert engine.outcomes(shares) == [
+        tuple(c for c, _ in reference_mes(election, s, utility=utility, tie_breaking=tie_breaking)) for s in shares]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(elections_with_duplicates(), elections()), MES_OPTIONS)
+def test_mes_add1_equals_the_reference_walk(election, options):
+    utility, tie_breaking = options
+    engine = EqualShares(election, [True] * len(election.projects), utility=utility, tie_breaking=tie_breaking)
+    share = Fraction(election.budget, len(election.ballots))
+    assert engine.add_one(share, Fraction(1)) == reference_add1(election, share, 1, utility=utility,
+                                                                tie_breaking=tie_breaking)
 
 
 @settings(max_examples=60, deadline=None)

@@ -4,7 +4,9 @@ A ballot lists project ids. For cumulative and scoring votes it also carries
 points (one per listed project); for ordinal votes the list is in rank order.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 from fractions import Fraction
 
 VOTE_TYPES = ("approval", "choose-1", "cumulative", "scoring", "ordinal")
@@ -88,11 +90,8 @@ class Election:
 
     def supporters(self):
         """Number of voters listing each project (the `votes` of a journalist's table)."""
-        counts = [0] * len(self.projects)
-        for ballot in self.ballots:
-            for project_id in ballot.projects:
-                counts[self.project_index[project_id]] += 1
-        return counts
+        tally = Counter(chain.from_iterable(ballot.projects for ballot in self.ballots))
+        return [tally.get(project.id, 0) for project in self.projects]
 
     def ordinal_points(self):
         """Points per rank position for ordinal ballots.

@@ -14,21 +14,52 @@ is exhaustive (no supported project still fits). "add1u" then fills what is
 left greedily by votes. Non-approval ballots are read as approval of every
 project listed on them, as pabutools does with Cost_Sat.
 
-Exactness: supporters of a project all get the same utility, so a voter who
-has never run dry holds exactly share - (sum of the prices of the funded
-projects they support) and a voter who ran dry holds 0. Prices are kept as
-Fractions; NumPy floats only rank candidates, and every comparison closer than
-a relative 1e-9 (ties, affordability, who runs dry) is redone exactly.
+How it is fast
+--------------
+* Voters with the same ballot (restricted to the projects MES may fund) are
+  one *group* with a weight. Within a run, voters who have paid for the same
+  funded projects hold the same budget, so groups are further merged into
+  *classes* (a group's class is split when it pays for a winner; every voter
+  who ran dry is in one class that holds 0). A project is priced over the
+  classes of its supporters: tens to a few thousand numbers instead of up to
+  90,000 voters.
+* Prices only rise within a run, so a price computed in an earlier round is
+  a lower bound; a project is re-priced only when some of its supporters
+  paid for the last winner and its old bound could still beat the best.
+* The add-one walk runs MES for many shares at once (a *batch*: one row per
+  share, NumPy across rows), splitting the batch when rows pick different
+  winners. Chunks of shares double in size, so little work is wasted past the
+  stopping point.
+
+Exactness: floats only *propose*. Every float value carries a bound on its
+rounding error (budgets accumulate the error of the prices they paid; a
+price's error is its supporters' budget error, weighted, over the paying
+weight, plus the rounding of the sums). A decision -- which project wins a
+round, whether a project is affordable, whether a voter runs dry -- is taken
+in floats only when the float margin exceeds SAFETY times that bound (and a
+relative 1e-10). A batch row with any closer decision is re-run by the exact
+engine, which keeps Fractions: a voter who never ran dry holds exactly
+share - (sum of the prices of the funded projects they support), a dry voter
+holds 0, and every close comparison (ties included, broken by the tie key)
+is made on exact values. The outcome returned is re-run exactly at its share,
+so every price_per_voter is an exact Fraction.
 """
 
+from collections import Counter
 from fractions import Fraction
-from math import ceil, floor
+from itertools import chain
+from math import floor
 
 import numpy as np
 
 from .rules import TallyError, base_result, run_greedy, tie_key
 
-CLOSE = 1e-9
+EPS = 2.0 ** -52  # twice the unit round-off of float64
+SAFETY = 16.0  # float decisions need a margin of SAFETY x the error bound
+REL = 1e-10  # ... and of this much relative to the values compared
+MAX_FILL = 40  # water-filling iterations before a row is handed to the exact engine
+FIRST = 1  # candidates priced first in a round with no fresh price to compare with
+MAX_CHUNK = 32  # shares per batch in the add-one walk (at most this many computed past the stop)
 
 
 class EqualShares:
@@ -42,233 +73,632 @@ class EqualShares:
         self.budget = election.budget
         self.ids = [p.id for p in election.projects]
         self.cost = [p.cost for p in election.projects]
-        self.cost_float = np.array([float(c) for c in self.cost])
         count = len(self.ids)
-        members = [[] for _ in range(count)]
-        for voter, ballot in enumerate(election.ballots):
-            for project_id in ballot.projects:
-                members[election.project_index[project_id]].append(voter)
-        self.supporters = [np.array(m, dtype=np.int64) for m in members]
-        self.votes = [len(m) for m in members]
-        self.tie = [tie_key(tie_breaking, self.cost[c], self.votes[c], self.ids[c]) for c in range(count)]
-        # Dense voter x project table, only read when a price must be exact.
-        self.table = np.zeros((self.n, count), dtype=np.uint8)
-        for c, m in enumerate(self.supporters):
-            self.table[m, c] = 1
-        self.candidates = [c for c in range(count) if eligible[c] and self.votes[c] > 0 and self.cost[c] > 0]
-        self.free = [c for c in range(count) if eligible[c] and self.votes[c] > 0 and self.cost[c] == 0]
+        raw = Counter(tuple(ballot.projects) for ballot in election.ballots)  # identical ballots once
+        tally = Counter()
+        for listed, repeats in raw.items():
+            for project_id in listed:
+                tally[project_id] += repeats
+        votes = [tally.get(project_id, 0) for project_id in self.ids]
+        self.votes = votes
+        self.tie = [tie_key(tie_breaking, self.cost[c], votes[c], self.ids[c]) for c in range(count)]
+        self.candidates = [c for c in range(count) if eligible[c] and votes[c] > 0 and self.cost[c] > 0]
+        self.free = [c for c in range(count) if eligible[c] and votes[c] > 0 and self.cost[c] == 0]
 
-    # -- one run at a fixed share -------------------------------------------------
-    def run(self, share):
-        """MES with `share` per voter. Returns [(project, exact price per voter)] in order.
+        # Local numbering: candidate j is project self.candidates[j]. A group: the voters whose
+        # ballots list the same candidates.
+        by_id = {self.ids[c]: j for j, c in enumerate(self.candidates)}
+        groups = {}
+        for listed, repeats in raw.items():
+            key = tuple(sorted([by_id[p] for p in listed if p in by_id]))
+            if key:
+                groups[key] = groups.get(key, 0) + repeats
+        keys = list(groups)
+        self.groups = len(keys)
+        self.voters = sum(groups.values())
+        weight = np.fromiter(groups.values(), dtype=np.float64, count=len(keys))
+        size = len(self.candidates)
+        lengths = np.fromiter(map(len, keys), dtype=np.intp, count=len(keys))
+        flat_group = np.repeat(np.arange(len(keys)), lengths)
+        flat_project = np.fromiter(chain.from_iterable(keys), dtype=np.intp, count=int(lengths.sum()))
+        by_project = flat_group[np.argsort(flat_project, kind="stable")]
+        bounds = np.cumsum(np.bincount(flat_project, minlength=size))[:-1]
+        self.sg = np.split(by_project, bounds) if size else []
+        self.wg = [weight[m] for m in self.sg]
+        self.total = np.array([w.sum() for w in self.wg])
+        self.cost_exact = [self.cost[c] for c in self.candidates]
+        self.cost_f = np.array([float(c) for c in self.cost_exact])
+        self.cost_err = self.cost_f * EPS  # float(cost) is within half an ulp
+        self.tie_local = [self.tie[c] for c in self.candidates]
+        # Which candidates share a supporter (re-priced when the other wins).
+        incidence = np.zeros((len(keys), size), dtype=bool)
+        incidence[flat_group, flat_project] = True
+        self.overlap = np.array([incidence[m].any(axis=0) for m in self.sg]).reshape(size, size)
+        # Exact criterion when every supporter pays cost / supporters, ranked with the tie key.
+        if self.utility == "cost":
+            clean = [(Fraction(1, int(w)), self.tie_local[j]) for j, w in enumerate(self.total)]
+        else:
+            clean = [(self.cost_exact[j] / int(w), self.tie_local[j]) for j, w in enumerate(self.total)]
+        self.clean_rank = np.empty(size, dtype=np.int64)
+        self.clean_rank[sorted(range(size), key=lambda j: clean[j])] = np.arange(size)
+        self.runs = 0
 
-        Also sets `self.stable_for`: how far the share can grow (exclusive)
-        with every decision of this run unchanged, hence the same outcome.
-        Each voter's budget, each price and each criterion is an affine
-        function of the share while the run's structure holds (who pays in
-        full, who runs dry, which projects are unaffordable); a project's price
-        is moreover convex in the share, so the tangent at this share bounds it
-        from below. The horizon is the first share where one of these lines
-        crosses the line it was compared with.
-        """
-        share = Fraction(share)
-        self.share = share
-        self.money = np.full(self.n, float(share))  # float view of each voter's budget
-        self.slope = np.ones(self.n)  # d(money)/d(share)
-        self.active = np.ones(self.n, dtype=bool)  # False once a voter ran dry (holds exactly 0)
-        self.bought = []
-        self.stable_for = np.inf
-        chosen = [(c, Fraction(0)) for c in self.free]
-        bound = {}  # project -> (criterion, slope): a lower bound on its criterion now
-        for c in self.candidates:
-            bound[c] = (self._criterion(c, self.cost_float[c] / self.votes[c]), 0.0)
-        while bound:
-            best_value = np.inf
-            measured = []
-            for c in sorted(bound, key=lambda c: (bound[c][0], self.tie[c])):
-                if bound[c][0] > best_value * (1 + CLOSE):
-                    break  # prices only rise: c cannot beat the best any more
-                priced = self._float_price(c)
-                if priced is None:
-                    del bound[c]
-                    continue
-                price, price_slope = priced
-                value, value_slope = self._criterion(c, price), self._criterion(c, price_slope)
-                bound[c] = (value, value_slope)
-                measured.append((c, price, value))
-                best_value = min(best_value, value)
-            if not measured:
-                break
-            close = [(c, price) for c, price, value in measured if value <= best_value * (1 + CLOSE)]
-            exact = {}
-            if len(close) == 1:
-                winner, float_price = close[0]
-                price = self._exact_price(winner, float_price)
-            else:
-                for c, p in close:
-                    exact[c] = self._exact_criterion(c, self._exact_price(c, p))
-                winner = min(exact, key=lambda c: (exact[c], self.tie[c]))
-                price = self._exact_price(winner, dict(close)[winner])
-            winner_value, winner_slope = bound[winner]
-            for c, (value, value_slope) in bound.items():
-                if c == winner:
-                    continue
-                if c in exact:
-                    difference = float(exact[c] - exact[winner])
-                    if difference == 0 and value_slope < winner_slope - CLOSE * max(abs(winner_slope), 1e-12):
-                        self.stable_for = 0.0  # a tie that tips the other way as the share grows
-                    value = winner_value + difference
-                self._horizon(value - winner_value, winner_slope - value_slope)
-            self._charge(winner, price)
-            chosen.append((winner, price))
-            del bound[winner]
-        return chosen
+    # -- helpers -------------------------------------------------------------------
+    def _criterion(self, j, price):
+        return price / self.cost_f[j] if self.utility == "cost" else price
 
-    def _horizon(self, gap, closing_speed):
-        """Record where a positive `gap` closing at `closing_speed` per unit of share reaches 0."""
-        if closing_speed > 0 and gap >= 0:
-            self.stable_for = min(self.stable_for, gap / closing_speed)
-
-    def _criterion(self, c, price):
-        return price / self.cost_float[c] if self.utility == "cost" else price
-
-    def _exact_criterion(self, c, price):
-        return price / self.cost[c] if self.utility == "cost" else price
-
-    def _float_price(self, c):
-        """(price, d price/d share) of c in floats, or None when its supporters cannot afford it."""
-        voters = self.supporters[c]
-        money = self.money[voters]
-        cost = self.cost_float[c]
-        total = money.sum()
-        affordable = total >= cost * (1 + CLOSE) or (
-            total >= cost * (1 - CLOSE) and self._exact_money(voters) >= self.cost[c])
-        if not affordable:
-            if abs(total - cost) <= CLOSE * cost:
-                self.stable_for = 0.0
-            self._horizon(cost - total, self.slope[voters].sum())
-            return None
-        order = np.argsort(money, kind="stable")
-        money = money[order]
-        paid_before = np.cumsum(money) - money
-        remaining = money.size - np.arange(money.size)
-        price = (cost - paid_before) / remaining
-        fits = price <= money
-        poor = int(np.argmax(fits)) if fits.any() else money.size - 1
-        slope = -self.slope[voters][order[:poor]].sum() / (money.size - poor)
-        return float(price[poor]), float(slope)
-
-    def _exact_money(self, voters):
-        """Exact total budget held by `voters`."""
-        voters = voters[self.active[voters]]
-        total = self.share * len(voters)
-        if self.bought and len(voters):
-            columns = [c for c, _ in self.bought]
-            counts = self.table[np.ix_(voters, columns)].sum(axis=0, dtype=np.int64)
-            for (c, price), count in zip(self.bought, counts):
-                if count:
-                    total -= price * int(count)
-        return total
-
-    def _exact_budget(self, voter):
-        if not self.active[voter]:
-            return Fraction(0)
-        budget = self.share
-        for c, price in self.bought:
-            if self.table[voter, c]:
-                budget -= price
-        return budget
-
-    def _exact_price(self, c, float_price):
-        voters = self.supporters[c]
-        money = self.money[voters]
-        gap = CLOSE * max(float_price, 1.0)
-        poor = voters[money < float_price - gap]
-        near = voters[np.abs(money - float_price) <= gap]
-        paid = self._exact_money(poor)
-        left = len(voters) - len(poor)
-        near_budgets = sorted(self._exact_budget(v) for v in near)
-        for budget in near_budgets:
-            price = (self.cost[c] - paid) / left
-            if price <= budget:
-                return price
-            paid += budget
-            left -= 1
-        if left == 0:
-            raise AssertionError(f"project {self.ids[c]} priced although unaffordable")
-        return (self.cost[c] - paid) / left
-
-    def _charge(self, c, price):
-        voters = self.supporters[c]
-        money = self.money[voters]
-        float_price = float(price)
-        gap = CLOSE * max(float_price, 1.0)
-        dry = money < float_price - gap
-        near = np.abs(money - float_price) <= gap
-        for position in np.flatnonzero(near):
-            dry[position] = self._exact_budget(voters[position]) <= price
-        # Structure horizon: when does a supporter cross the price line?
-        price_slope = -self.slope[voters][dry].sum() / max(int((~dry).sum()), 1)
-        alive = self.active[voters]
-        speeds = self.slope[voters] - price_slope
-        if np.any(near & alive):
-            self.stable_for = 0.0
-        poor = dry & alive & (speeds > 0)
-        if poor.any():
-            self.stable_for = min(self.stable_for, float(np.min((float_price - money[poor]) / speeds[poor])))
-        rich = ~dry & (speeds < 0)
-        if rich.any():
-            self.stable_for = min(self.stable_for, float(np.min((money[rich] - float_price) / -speeds[rich])))
-        self.bought.append((c, price))
-        dry_voters = voters[dry]
-        rich_voters = voters[~dry]
-        self.money[dry_voters] = 0.0
-        self.slope[dry_voters] = 0.0
-        self.active[dry_voters] = False
-        self.money[rich_voters] -= float_price
-        self.slope[rich_voters] -= price_slope
-
-    # -- completion ---------------------------------------------------------------
-    def exhaustive(self, chosen):
-        spent = sum((self.cost[c] for c, _ in chosen), Fraction(0))
-        taken = {c for c, _ in chosen}
-        return all(c in taken or spent + self.cost[c] > self.budget for c in self.candidates + self.free)
+    def _exact_criterion(self, j, price):
+        return price / self.cost_exact[j] if self.utility == "cost" else price
 
     def spent(self, chosen):
         return sum((self.cost[c] for c, _ in chosen), Fraction(0))
 
+    def exhaustive(self, chosen):
+        spent = self.spent(chosen)
+        taken = {c for c, _ in chosen}
+        return all(c in taken or spent + self.cost[c] > self.budget for c in self.candidates + self.free)
+
+    # -- one exact run ---------------------------------------------------------------
+    def run(self, share):
+        """MES with `share` per voter. Returns [(project, exact price per voter)] in order."""
+        share = Fraction(share)
+        self.share = share
+        self.runs += 1
+        return [(c, Fraction(0)) for c in self.free] + [
+            (self.candidates[j], price) for j, price in _ExactRun(self, share).go()]
+
+    def outcome(self, share):
+        """Winners (project indices, in order) of the run at `share`."""
+        return tuple(c for c, _ in self.run(share))
+
+    # -- many float runs at once -------------------------------------------------------
+    def outcomes(self, shares):
+        """Winners for each share; certified float batch, exact re-runs where a call was close."""
+        shares = [Fraction(s) for s in shares]
+        found = _batch(self, shares)
+        free = tuple(self.free)
+        answers = []
+        for share, winners in zip(shares, found):
+            if winners is None:
+                answers.append(self.outcome(share))
+            else:
+                answers.append(free + tuple(self.candidates[j] for j in winners))
+        return answers
+
+    # -- completion ----------------------------------------------------------------
     def add_one(self, start, step, skip=True):
         """Raise the share by `step` until the outcome is exhaustive or would overspend.
 
-        Steps inside the horizon of the last run give the same outcome, which
-        is neither exhaustive nor over budget, so the walk jumps over them.
+        Exactly the one-step-at-a-time walk: from share s (outcome O(s)), stop if
+        O(s) is exhaustive or O(s + step) overspends, else move to s + step
+        (and stop once the share exceeds the budget). With skip=False every
+        share is run by the exact engine; otherwise shares are computed in
+        batches (see `outcomes`).
         """
-        share = start
-        chosen = self.run(share)
-        steps = runs = 0
-        while not self.exhaustive(chosen):
-            horizon = self.stable_for * (1 - 1e-7) - 1e-7 * max(float(share), 1.0)
-            same = max(0, ceil(horizon / float(step)) - 1) if np.isfinite(horizon) and horizon > 0 else 0
-            if not skip:
-                same = 0
-            elif not np.isfinite(self.stable_for):
-                break  # no share, however large, changes this outcome
-            share += same * step
-            steps += same
-            following = self.run(share + step)
-            runs += 1
-            if self.spent(following) > self.budget:
+        start, step = Fraction(start), Fraction(step)
+        limit = None
+        if step > 0:
+            # The walk never asks for an outcome beyond index floor((B - start) / step) + 1.
+            limit = max(0, floor((self.budget - start) / step)) + 1
+        known = {}
+        chunk = 2
+
+        def outcome(k):
+            nonlocal chunk
+            if k not in known:
+                if not skip:
+                    known[k] = self.outcome(start + k * step)
+                else:
+                    last = k + chunk if limit is None else min(k + chunk, limit + 1)
+                    last = max(last, k + 1)
+                    indices = list(range(k, last))
+                    for i, winners in zip(indices, self.outcomes([start + i * step for i in indices])):
+                        known[i] = winners
+                    chunk = min(chunk * 2, MAX_CHUNK)
+            return known[k]
+
+        def as_chosen(winners):
+            return [(c, None) for c in winners]
+
+        k = 0
+        while not self.exhaustive(as_chosen(outcome(k))):
+            if self.spent(as_chosen(outcome(k + 1))) > self.budget:
                 break
-            share += step
-            chosen = following
-            steps += 1
-            if share > self.budget:  # every voter could fund everything alone
+            k += 1
+            if start + k * step > self.budget:  # every voter could fund everything alone
                 break
-        # Prices must describe the outcome returned, at its share.
-        if self.share != share:
-            chosen = self.run(share)
-        self.runs = runs
-        return chosen, share, steps
+        share = start + k * step
+        chosen = self.run(share)  # prices must describe the outcome returned, at its share
+        if tuple(c for c, _ in chosen) != outcome(k):
+            raise AssertionError("float and exact MES disagree")  # pragma: no cover
+        self.runs = len(known)
+        return chosen, share, k
+
+
+class _ExactRun:
+    """One MES run at a fixed share with exact (Fraction) decisions and prices."""
+
+    def __init__(self, engine, share):
+        self.e = engine
+        self.share = share
+        size = len(engine.candidates)
+        groups = engine.groups
+        self.cls = np.ones(groups, dtype=np.intp)  # class 0: dry voters; class 1: everyone at start
+        capacity = max(4, 2 * groups + 2)
+        self.beta = np.zeros(capacity)  # float budget of each class
+        self.beta[1] = float(share)
+        self.dry = np.zeros(capacity, dtype=bool)
+        self.dry[0] = True
+        self.size = np.zeros(capacity, dtype=np.int64)  # groups per class
+        self.size[1] = groups
+        self.paths = np.zeros((capacity, max(size, 1)), dtype=bool)  # winners paid for, by round
+        self.classes = 2
+        self.delta = EPS * float(share)  # bound on the error of every float budget
+        self.prices = []  # exact price of the winner of each round
+        self.weights = [None] * size  # per candidate: (class ids, weights) of its supporters
+
+    def _class_weights(self, j):
+        if self.weights[j] is None:
+            ids = self.cls[self.e.sg[j]]
+            w = np.bincount(ids, weights=self.e.wg[j], minlength=self.classes)
+            nz = np.flatnonzero(w)
+            if nz.size and nz[0] == 0:
+                nz = nz[1:]  # the dry hold nothing
+            self.weights[j] = (nz, w[nz])
+        return self.weights[j]
+
+    def _money(self, ids, weights):
+        """Exact total budget of `weights` voters in classes `ids` (dry classes hold 0)."""
+        keep = ~self.dry[ids]
+        ids, weights = ids[keep], weights[keep]
+        total = self.share * int(weights.sum())
+        if self.prices and ids.size:
+            counts = weights @ self.paths[ids, :len(self.prices)]
+            for t in np.flatnonzero(counts):
+                total -= self.prices[t] * int(counts[t])
+        return total
+
+    def _budget(self, k):
+        if self.dry[k]:
+            return Fraction(0)
+        return self.share - sum((self.prices[t] for t in np.flatnonzero(self.paths[k, :len(self.prices)])),
+                                Fraction(0))
+
+    def _float_price(self, j):
+        """(affordable or None when unsure, price, error bound) in floats."""
+        nz, w = self._class_weights(j)
+        e = self.e
+        cost = e.cost_f[j]
+        b = self.beta[nz]
+        weight = float(w.sum())
+        total = float(b @ w)
+        total_err = weight * self.delta + (nz.size + 2) * EPS * max(total, cost) + e.cost_err[j]
+        margin = SAFETY * total_err + REL * cost
+        if total < cost - margin:
+            return False, None, None
+        if total < cost + margin:
+            return None, None, None
+        return (True,) + _price_rows(b[None, :], w, cost, weight, self.delta, np.inf, e.cost_err[j], single=True)
+
+    def go(self):
+        e = self.e
+        size = len(e.candidates)
+        alive = np.ones(size, dtype=bool)
+        fresh = np.zeros(size, dtype=bool)
+        crit = np.full(size, np.inf)
+        err = np.zeros(size)
+        price = np.zeros(size)
+        price_err = np.zeros(size)
+        lo = np.array([e._criterion(j, e.cost_f[j] / e.total[j]) for j in range(size)]) * (1 - 1e-9) \
+            if size else np.zeros(0)
+        exact_price = {}
+        chosen = []
+        while alive.any():
+            while True:
+                live = np.flatnonzero(alive & fresh)
+                if live.size:
+                    best = live[np.argmin(crit[live])]
+                    hi = crit[best] + SAFETY * err[best] + REL * crit[best]
+                else:
+                    best, hi = None, np.inf
+                pending = [j for j in np.flatnonzero(alive & ~fresh) if lo[j] <= hi]
+                if not pending:
+                    break
+                j = min(pending, key=lambda j: lo[j])
+                affordable, p, p_err = self._float_price(j)
+                if affordable is None:  # too close to call in floats
+                    nz, w = self._class_weights(j)
+                    affordable = self._money(nz, w) >= e.cost_exact[j]
+                    if affordable:
+                        q = self._exact_price(j, None, None)
+                        exact_price[j] = q
+                        p, p_err = float(q), EPS * float(q)
+                if not affordable:
+                    alive[j] = False
+                    continue
+                fresh[j] = True
+                price[j], price_err[j] = p, p_err
+                crit[j] = e._criterion(j, p)
+                err[j] = e._criterion(j, p_err) + EPS * crit[j]
+                lo[j] = crit[j] - SAFETY * err[j] - REL * crit[j]
+            if best is None:
+                break
+            close = [j for j in np.flatnonzero(alive) if j == best or lo[j] <= hi]
+            if len(close) == 1:
+                winner = best
+            else:
+                exact = {}
+                for j in close:
+                    if j not in exact_price:
+                        exact_price[j] = self._exact_price(j, price[j], price_err[j])
+                    exact[j] = e._exact_criterion(j, exact_price[j])
+                winner = min(exact, key=lambda j: (exact[j], e.tie_local[j]))
+            if winner not in exact_price:
+                exact_price[winner] = self._exact_price(winner, price[winner], price_err[winner])
+            p = exact_price.pop(winner)
+            self._charge(winner, p)
+            chosen.append((winner, p))
+            alive[winner] = False
+            stale = e.overlap[winner]
+            fresh &= ~stale
+            for j in np.flatnonzero(stale):
+                exact_price.pop(j, None)
+        return chosen
+
+    def _exact_price(self, j, float_price, float_err):
+        nz, w = self._class_weights(j)
+        b = self.beta[nz]
+        cost = self.e.cost_exact[j]
+        if float_price is None:
+            near = np.ones(nz.size, dtype=bool)
+            poor = np.zeros(nz.size, dtype=bool)
+        else:
+            gap = SAFETY * (float_err + self.delta) + REL * float_price
+            poor = b < float_price - gap
+            near = ~poor & (b <= float_price + gap)
+        paid = self._money(nz[poor], w[poor])
+        left = int(w.sum()) - int(w[poor].sum())
+        for budget, count in sorted((self._budget(k), int(c)) for k, c in zip(nz[near], w[near])):
+            price = (cost - paid) / left
+            if price <= budget:
+                return price
+            paid += budget * count
+            left -= count
+        if left == 0:
+            raise AssertionError(f"project {self.e.ids[self.e.candidates[j]]} priced although unaffordable")
+        return (cost - paid) / left
+
+    def _charge(self, j, price):
+        """Supporters of j pay min(budget, price); their classes split off."""
+        sg = self.e.sg[j]
+        old = self.cls[sg]
+        p = float(price)
+        gap = SAFETY * self.delta + 4 * EPS * p + REL * p
+        uniq, inverse, counts = np.unique(old, return_inverse=True, return_counts=True)
+        t = len(self.prices)
+        real = uniq != 0
+        b = self.beta[uniq]
+        dry = real & (b < p - gap)
+        near = real & ~dry & (b <= p + gap)
+        for position in np.flatnonzero(near):
+            dry[position] = self._budget(uniq[position]) <= price  # reads rounds before t only
+        self.prices.append(price)
+        paying = real & ~dry
+        whole = paying & (counts == self.size[uniq])
+        split = paying & ~whole
+        target = uniq.copy()
+        target[dry] = 0
+        gone = uniq[dry]
+        self.size[gone] -= counts[dry]
+        self.size[0] += int(counts[dry].sum())
+        fresh = np.arange(self.classes, self.classes + int(split.sum()))
+        self.classes += fresh.size
+        source = uniq[split]
+        target[split] = fresh
+        self.size[source] -= counts[split]
+        self.size[fresh] = counts[split]
+        self.paths[fresh] = self.paths[source]
+        paid = target[paying]
+        self.paths[paid, t] = True
+        self.beta[paid] = b[paying] - p
+        self.cls[sg] = target[inverse]
+        self.delta += EPS * max(float(self.share), 1.0) + EPS * p
+        stale = self.e.overlap[j]
+        self.weights = [None if stale[i] else cached for i, cached in enumerate(self.weights)]
+
+
+def _price_rows(b, w, cost, weight, delta, e1, cost_err, single=False):
+    """MES price per row of budgets `b` (rows x classes) with class weights `w`.
+
+    Every row must afford the project. Returns (price, error bound), arrays or
+    scalars with single=True. `delta` bounds the error of each budget, `e1`
+    the weighted sum of the errors of all budgets. Water-filling: sort the budgets; the price is
+    (cost - paid by the poorer) / (weight of the rest) at the first position
+    where it does not exceed the budget there.
+    """
+    order = np.argsort(b, axis=1, kind="stable")
+    bs = np.take_along_axis(b, order, axis=1)
+    ws = w[order]
+    bw = bs * ws
+    paid_before = np.cumsum(bw, axis=1) - bw
+    rest = weight - (np.cumsum(ws, axis=1) - ws)
+    prices = (cost - paid_before) / rest
+    fits = prices <= bs
+    at = np.argmax(fits, axis=1)
+    rows = np.arange(b.shape[0])
+    price = prices[rows, at]
+    rest_at = rest[rows, at]
+    m = b.shape[1]
+    spread = np.minimum(e1, (weight - rest_at) * delta)  # the poorer's budget errors, all passed on
+    error = (spread + 2 * (m + 2) * EPS * cost + cost_err) / rest_at + 2 * EPS * price
+    if single:
+        return float(price[0]), float(error[0])
+    return price, error
+
+
+def _batch(engine, shares):
+    """Float MES outcomes (local candidate indices) per share; None where a call was too close."""
+    e = engine
+    size = len(e.candidates)
+    rows = len(shares)
+    results = [None] * rows
+    if size == 0:
+        return [()] * rows
+    groups = e.groups
+    capacity = 2 * groups + 2
+    state = {
+        "rows": np.arange(rows),
+        "beta": np.zeros((rows, 16)),
+        # Bound on the weighted sum of all budget errors (see _charge_batch): it does not grow
+        # when a price passes the poorer's errors on to the richer, only by fresh rounding.
+        "delta": np.array([EPS * e.voters * max(float(s), 1.0) for s in shares]),
+        "share": np.array([float(s) for s in shares]),
+        "cls": np.ones(groups, dtype=np.intp),
+        "size": np.zeros(capacity, dtype=np.int64),
+        "classes": 2,
+        "alive": np.ones((rows, size), dtype=bool),
+        "fresh": np.zeros(size, dtype=bool),
+        "crit": np.full((rows, size), np.inf),
+        "err": np.zeros((rows, size)),
+        "price": np.zeros((rows, size)),
+        "price_err": np.zeros((rows, size)),
+        "lo": np.tile(np.array([e._criterion(j, e.cost_f[j] / e.total[j]) for j in range(size)]) * (1 - 1e-9),
+                      (rows, 1)),
+        "clean": np.zeros((rows, size), dtype=bool),
+        "weights": [None] * size,
+        "winners": [],
+    }
+    state["beta"][:, 1] = state["share"]
+    state["size"][1] = groups
+    stack = [state]
+    while stack:
+        s = stack.pop()
+        _advance(e, s, stack, results)
+    return results
+
+
+def _split(state, keep):
+    """A copy of `state` restricted to rows `keep` (bool mask)."""
+    out = {}
+    for key, value in state.items():
+        if key in ("beta", "delta", "share", "alive", "crit", "err", "price", "price_err", "lo", "rows", "clean"):
+            out[key] = value[keep].copy()
+        elif key in ("cls", "size", "fresh"):
+            out[key] = value.copy()
+        elif key in ("weights", "winners"):
+            out[key] = list(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _advance(e, s, stack, results):
+    """Run the batch `s` to the end, pushing sub-batches where rows pick different winners."""
+    size = len(e.candidates)
+    while True:
+        nrows = s["rows"].size
+        if nrows == 0:
+            return
+        alive, fresh, crit, err, lo = s["alive"], s["fresh"], s["crit"], s["err"], s["lo"]
+        unsure = np.zeros(nrows, dtype=bool)
+        anyalive = alive.any(axis=0)
+        if not anyalive.any():
+            for r, row in enumerate(s["rows"]):
+                results[row] = tuple(s["winners"])
+            return
+        usable = alive & fresh[None, :]
+        hi = np.where(usable, crit + SAFETY * err + REL * crit, np.inf)
+        best_hi = hi.min(axis=1)
+        stale = np.flatnonzero(anyalive & ~fresh)
+        if stale.size:
+            lows = np.where(alive[:, stale], lo[:, stale], np.inf)
+            if not np.isfinite(best_hi).all():
+                # Nothing fresh to compare with: price the most promising few first.
+                first = stale[np.argsort(lows.min(axis=0), kind="stable")[:FIRST]]
+                _evaluate_many(e, s, first, unsure)
+                fresh[first] = True
+                hi = np.where(alive[:, first], crit[:, first] + SAFETY * err[:, first] + REL * crit[:, first], np.inf)
+                best_hi = np.minimum(best_hi, hi.min(axis=1))
+                lows[:, np.isin(stale, first)] = np.inf
+            need = stale[(lows <= best_hi[:, None]).any(axis=0)]
+            if need.size:
+                _evaluate_many(e, s, need, unsure)
+                fresh[need] = True
+        usable = alive & fresh[None, :]
+        has = usable.any(axis=1)
+        done = ~has & ~unsure
+        if done.any():
+            for row in s["rows"][done]:
+                results[row] = tuple(s["winners"])
+        values = np.where(usable, crit, np.inf)
+        best = np.argmin(values, axis=1)
+        r = np.arange(nrows)
+        hi_best = values[r, best] + SAFETY * err[r, best] + REL * values[r, best]
+        near = alive & (lo <= hi_best[:, None])
+        near[r, best] = True
+        close = has & (near.sum(axis=1) > 1)
+        if close.any():
+            # Ties where every contender is clean have exact criteria: decide by clean_rank.
+            certain = close & ~(near & ~(fresh[None, :] & s["clean"])).any(axis=1)
+            ranked = np.where(near, e.clean_rank[None, :], np.iinfo(np.int64).max)
+            best = np.where(certain, np.argmin(ranked, axis=1), best)
+            unsure |= close & ~certain
+        keep = has & ~unsure
+        if not keep.all():
+            s_new = _split(s, keep)
+            s.clear()
+            s.update(s_new)
+            best = best[keep]
+            if not keep.any():
+                return
+        winners = np.unique(best)
+        for w in winners[1:]:
+            part = _split(s, best == w)
+            _charge_batch(e, part, int(w))
+            stack.append(part)
+        if winners.size > 1:
+            first = best == winners[0]
+            s_new = _split(s, first)
+            s.clear()
+            s.update(s_new)
+        _charge_batch(e, s, int(winners[0]))
+
+
+def _class_weights_batch(e, s, j):
+    if s["weights"][j] is None:
+        ids = s["cls"][e.sg[j]]
+        w = np.bincount(ids, weights=e.wg[j], minlength=s["classes"])
+        nz = np.flatnonzero(w)
+        if nz.size and nz[0] == 0:
+            nz = nz[1:]
+        s["weights"][j] = (nz, w[nz])
+    return s["weights"][j]
+
+
+def _evaluate_many(e, s, js, unsure):
+    """Price candidates `js` in every row at once (segments of one array per row)."""
+    parts = [_class_weights_batch(e, s, j) for j in js]
+    lengths = np.array([nz.size for nz, _ in parts], dtype=np.intp)
+    keep = lengths > 0
+    alive = s["alive"]
+    if not keep.all():  # every supporter is dry in every row: unaffordable
+        alive[:, js[~keep]] = False
+        js = js[keep]
+        parts = [part for part, k in zip(parts, keep) if k]
+        lengths = lengths[keep]
+    if not js.size:
+        return
+    starts = np.zeros(js.size, dtype=np.intp)
+    starts[1:] = np.cumsum(lengths)[:-1]
+    ids = np.concatenate([nz for nz, _ in parts])
+    w = np.concatenate([weights for _, weights in parts])
+    b = s["beta"][:, ids]  # rows x M
+    bw = b * w
+    total = np.add.reduceat(bw, starts, axis=1)  # rows x J, summed segment by segment
+    weight = np.add.reduceat(w, starts)  # J (exact: integers)
+    cost = e.cost_f[js]
+    cost_err = e.cost_err[js]
+    m = lengths.astype(np.float64)
+    e1 = s["delta"][:, None]
+    total_err = e1 + (m + 2) * EPS * np.maximum(total, cost) + cost_err
+    margin = SAFETY * total_err + REL * cost
+    poor = total < cost - margin
+    unsure |= ((~poor & (total < cost + margin)) & alive[:, js]).any(axis=1)
+    alive[:, js] &= ~poor
+    # Water-filling per segment without sorting: from a lower bound p on the price, the
+    # voters holding less than p pay all they have and the others share the rest:
+    # p' = (cost - paid by the poorer) / (weight of the others). p <= p' <= the price,
+    # and p' is the price once no budget lies in [p, p'). Prices only rise within a
+    # run, so the last price of the project is a good start.
+    p = np.maximum(s["price"][:, js], cost / weight)
+    converged = np.zeros(p.shape, dtype=bool)
+    for _ in range(MAX_FILL):
+        below = b < np.repeat(p, lengths, axis=1)
+        paid = np.add.reduceat(np.where(below, bw, 0.0), starts, axis=1)
+        paid_w = np.add.reduceat(np.where(below, w, 0.0), starts, axis=1)
+        rest_at = weight[None, :] - paid_w
+        with np.errstate(divide="ignore", invalid="ignore"):
+            price = (cost - paid) / rest_at
+        # Converged when every voter not yet counted as poorer holds at least the price.
+        converged = np.minimum.reduceat(np.where(below, np.inf, b), starts, axis=1) >= price
+        if converged[alive[:, js]].all():
+            break
+        p = np.where(converged, p, np.maximum(price, p))
+    live = alive[:, js]
+    # The start may sit a rounding above the price: then those counted poorer must still
+    # hold no more than the price found, or the row goes to the exact engine.
+    poorest_fit = np.maximum.reduceat(np.where(below, b, -np.inf), starts, axis=1) <= price
+    unsure |= (live & ~(converged & poorest_fit & (rest_at > 0))).any(axis=1)
+    rest_at = np.maximum(rest_at, 1.0)
+    price = np.where(np.isfinite(price), price, 0.0)
+    spread = np.minimum(e1, paid_w * e1)
+    error = (spread + 2 * (m + 2) * EPS * cost + cost_err) / rest_at + 2 * EPS * price
+    if e.utility == "cost":
+        crit, crit_err = price / cost, error / cost
+    else:
+        crit, crit_err = price, error
+    crit_err = crit_err + EPS * crit
+    s["price"][:, js] = price
+    s["price_err"][:, js] = error
+    s["crit"][:, js] = np.where(live, crit, np.inf)
+    s["err"][:, js] = crit_err
+    s["lo"][:, js] = np.where(live, crit - SAFETY * crit_err - REL * crit, np.inf)
+    # Clean: nobody dry or short, so the price is exactly cost / supporters.
+    smallest = np.minimum.reduceat(b, starts, axis=1)
+    s["clean"][:, js] = (weight == e.total[js])[None, :] & (paid_w == 0) & \
+        (smallest - SAFETY * (error + e1) - REL * price > price)
+
+
+def _charge_batch(e, s, j):
+    m = _class_weights_batch(e, s, j)[0].size
+    sg = e.sg[j]
+    old = s["cls"][sg]
+    uniq, inverse, counts = np.unique(old, return_inverse=True, return_counts=True)
+    price = s["price"][:, j]
+    size = s["size"]
+    real = uniq != 0
+    whole = counts == size[uniq]
+    split = real & ~whole
+    target = uniq.copy()
+    fresh = np.arange(s["classes"], s["classes"] + int(split.sum()))
+    s["classes"] += fresh.size
+    source = uniq[split]
+    target[split] = fresh
+    size[source] -= counts[split]
+    size[fresh] = counts[split]
+    beta = s["beta"]
+    if s["classes"] > beta.shape[1]:
+        grown = np.zeros((beta.shape[0], max(s["classes"], 2 * beta.shape[1])))
+        grown[:, :beta.shape[1]] = beta
+        beta = s["beta"] = grown
+    # New budgets: max(b - p, 0); a class paying as a whole is updated in place.
+    src = uniq[real]
+    dst = target[real]
+    after = np.maximum(beta[:, src] - price[:, None], 0.0)
+    beta[:, dst] = after
+    # Classes that ran dry in every row merge into class 0 (they hold 0).
+    all_dry = ~(after > 0).any(axis=0)
+    if all_dry.any():
+        gone = dst[all_dry]
+        size[0] += int(size[gone].sum())
+        size[gone] = 0
+        dst = dst.copy()
+        dst[all_dry] = 0
+        target[real] = dst
+    s["cls"][sg] = target[inverse]
+    # A supporter whose budget is within the error of the price: it matters whether
+    # they hold 0 or a sliver, but only through later prices, which are continuous in
+    # budgets -- the error bound of the budgets covers it.
+    # Weighted error sum: the payers absorb what the poorer's errors do to the price (the
+    # poorer then hold exactly 0), so only the rounding of this price and budgets adds.
+    s["delta"] = s["delta"] + 4 * (m + 4) * EPS * e.cost_f[j] + e.cost_err[j] + 2 * EPS * e.total[j] * s["share"]
+    s["alive"][:, j] = False
+    stale = e.overlap[j]
+    s["fresh"] &= ~stale
+    weights = s["weights"]
+    for i in np.flatnonzero(stale):
+        weights[i] = None
+    s["winners"].append(j)
 
 
 def method_of_equal_shares(election, threshold=None, tie_breaking="pabulib", utility="cost",

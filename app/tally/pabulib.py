@@ -131,14 +131,21 @@ def _build(meta, headers, project_rows, vote_rows):
 
     with_points = vote_type in ("cumulative", "scoring")
     ballots = []
+    canonical = {project.id: project.id for project in projects}  # one str object per project id
+    seen_votes = {}  # vote text -> its validated project ids (many voters cast the same vote)
     for line, fields in vote_rows:
-        listed = [p.strip() for p in fields["vote"].split(",")] if fields["vote"] else []
-        listed = [p for p in listed if p]
-        for project_id in listed:
-            if project_id not in known:
-                raise PabulibError("votes", line, f"vote for unknown project {project_id!r}")
-        if len(set(listed)) != len(listed):
-            raise PabulibError("votes", line, "a project is listed twice in one vote")
+        text = fields["vote"]
+        ids = seen_votes.get(text)
+        if ids is None:
+            listed = [p.strip() for p in text.split(",")] if text else []
+            listed = [p for p in listed if p]
+            for project_id in listed:
+                if project_id not in known:
+                    raise PabulibError("votes", line, f"vote for unknown project {project_id!r}")
+            if len(set(listed)) != len(listed):
+                raise PabulibError("votes", line, "a project is listed twice in one vote")
+            ids = seen_votes[text] = tuple(canonical[p] for p in listed)
+        listed = list(ids)
         points = None
         if with_points:
             raw = fields.get("points", "")
