@@ -1,5 +1,6 @@
 """Fixtures: an app per test on a real database (SQLite file, or PostgreSQL when
 TEST_DATABASE_URL is set), factory fixtures for data, and a logged-in client helper."""
+import functools
 import os
 import re
 from datetime import date
@@ -129,6 +130,22 @@ def make_user(app, territories):
             return user.id, iin
 
     return factory
+
+
+@functools.lru_cache(maxsize=None)
+def _catalogue(lang):
+    from babel.messages.pofile import read_po
+
+    with open(ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return read_po(f, locale=lang)
+
+
+def catalogue_translation(msgid, lang, **params):
+    """What the kk or ru catalogue says for msgid: the page or API must show exactly this."""
+    message = _catalogue(lang).get(msgid)
+    assert message is not None and message.string, f"{msgid!r} is not translated in {lang}"
+    text = message.string if isinstance(message.string, str) else message.string[0]
+    return text % params if params else text
 
 
 def csrf_token(response):

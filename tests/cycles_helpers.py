@@ -1,27 +1,11 @@
 """Shared by the cycles area's tests: translations from the real catalogues, small real
 images, and a few data helpers."""
-import functools
 import io
 
 import pytest
-from babel.messages.pofile import read_po
 from PIL import Image
 
-from tests.conftest import ROOT, AuthActions, csrf_token  # noqa: F401
-
-
-@functools.lru_cache(maxsize=None)
-def _catalogue(lang):
-    with open(ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
-        return read_po(f, locale=lang)
-
-
-def catalogue_translation(msgid, lang, **params):
-    """What the kk or ru catalogue says for msgid (the page must show exactly this)."""
-    message = _catalogue(lang).get(msgid)
-    assert message is not None and message.string, f"{msgid!r} is not translated in {lang}"
-    text = message.string if isinstance(message.string, str) else message.string[0]
-    return text % params if params else text
+from tests.conftest import ROOT, AuthActions, catalogue_translation, csrf_token  # noqa: F401
 
 
 @pytest.fixture
