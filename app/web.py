@@ -20,3 +20,40 @@ def show_domain_error(form, error):
         flash(translate(error.message, error.params), "error")
     elif placed and error.fields and error.message and error.code == "validation_failed":
         flash(translate(error.message, error.params), "error")
+
+
+class domain_action:
+    """Run one domain call and commit, the shape of every form view:
+
+        with domain_action(form) as outcome:
+            proposals.submit_proposal(...)
+        if outcome.failed:
+            status = outcome.status
+
+    A DomainError (raised by the call or by the commit, e.g. the publication freeze) rolls the
+    session back and puts its translated messages on the form's fields."""
+
+    def __init__(self, form=None):
+        self.form = form
+        self.failed = False
+        self.status = 200
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, error, traceback):
+        from app.domain.errors import DomainError
+        from app.extensions import db
+
+        if error is None:
+            try:
+                db.session.commit()
+                return False
+            except DomainError as commit_error:
+                error = commit_error
+        elif not isinstance(error, DomainError):
+            return False
+        db.session.rollback()
+        show_domain_error(self.form, error)
+        self.failed, self.status = True, error.status
+        return True

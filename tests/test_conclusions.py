@@ -50,7 +50,7 @@ def test_discretion_both_ways_needs_a_justification(app, counted_cycle, staff):
     with pytest.raises(DomainError):
         _conclude(app, staff[0], ids["proposals"]["A"], "not_approved")
     _conclude(app, staff[0], ids["proposals"]["A"], "not_approved", {"ru": "Участок в госпользовании."})
-    # Eligible, not selected (C), approved anyway: the council's discretion, with a reason.
+    # Eligible, not selected (C), approved anyway: the akimat's discretion, with a reason.
     with pytest.raises(DomainError) as caught:
         _conclude(app, staff[0], ids["proposals"]["C"], "approved")
     assert caught.value.code == "justification_required"

@@ -13,7 +13,7 @@ from app.domain import cycles as cycle_domain, phases, proposals as proposal_dom
 from app.domain.errors import DomainError
 from app.domain.permissions import is_resident_of, is_staff_of
 from app.extensions import db
-from app.web import show_domain_error
+from app.web import domain_action, show_domain_error
 
 PER_PAGE = 20
 
@@ -95,15 +95,12 @@ def new_proposal(cycle_id):
     form.category.choices = _category_choices(cycle)
     status = 200
     if form.validate_on_submit():
-        try:
+        with domain_action(form) as outcome:
             proposal = proposal_domain.submit_proposal(
                 current_user, cycle, _proposal_values(form), photos=_uploads(form),
                 upload_dir=current_app.config["UPLOAD_DIR"], language=str(get_locale()))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = error.status
+        if outcome.failed:
+            status = outcome.status
         else:
             flash(_("Your proposal has been submitted. The Expert Council will review it."), "success")
             return redirect(url_for("cycles.proposal", proposal_id=proposal.id))
@@ -154,15 +151,12 @@ def edit_proposal(proposal_id):
     status = 200
     if form.validate_on_submit():
         remove = [parse_int(v) for v in request.form.getlist("remove_photo")]
-        try:
+        with domain_action(form) as outcome:
             proposal_domain.update_proposal(current_user, proposal, _proposal_values(form), photos=_uploads(form),
                                             remove_photo_ids=[r for r in remove if isinstance(r, int)],
                                             upload_dir=current_app.config["UPLOAD_DIR"])
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = error.status
+        if outcome.failed:
+            status = outcome.status
         else:
             flash(_("Your changes have been saved."), "success")
             return redirect(url_for("cycles.proposal", proposal_id=proposal.id))

@@ -3,7 +3,7 @@
 After voting closes, staff record for every admitted proposal whether it is approved for
 implementation. The ten-voter minimum is not recomputed here: the count stored
 `ProposalResult.eligible` (app.domain.counting.is_eligible) and that is the single source of
-truth. The council has discretion beyond the vote: a selected proposal may be not approved and
+truth. The akimat has discretion beyond the vote: a selected proposal may be not approved and
 an unselected one approved, but either needs a written justification.
 """
 import secrets
@@ -129,7 +129,7 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
                          "not approved.")
         else:
             message = N_("This proposal was not selected by the vote: approving it is the "
-                         "council's discretion and needs a justification in at least one language.")
+                         "akimat's discretion and needs a justification in at least one language.")
         raise DomainError("justification_required", message, field="justification")
     errors = FieldErrors()
     if document_number is not None and not isinstance(document_number, str):

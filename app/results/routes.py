@@ -19,7 +19,7 @@ from app import notifications
 from app.results import bp, feed
 from app.results.chart import bar_chart
 from app.results.forms import ConclusionForm, ImplementationForm, PublishForm
-from app.web import show_domain_error
+from app.web import domain_action, show_domain_error
 
 
 def _lang():
@@ -196,18 +196,15 @@ def conclusion_form(proposal_id):
     form = ConclusionForm(obj=conclusion)
     status = 200
     if form.validate_on_submit():
-        try:
+        with domain_action(form) as outcome:
             conclusions_domain.record_conclusion(
                 current_user, proposal, form.decision.data,
                 {lang: form[f"justification_{lang}"].data for lang in ("kk", "ru", "en")},
                 document=form.document.data or None, document_number=form.document_number.data,
                 document_date=form.document_date.data,
                 upload_dir=current_app.config["UPLOAD_DIR"])
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = error.status
+        if outcome.failed:
+            status = outcome.status
             proposal = db.session.get(Proposal, proposal_id)
         else:
             notifications.notify_proposal_concluded(proposal)
@@ -230,14 +227,11 @@ def implementation_form(proposal_id):
     form.status.choices = [SelectChoice(s.value, status_label(s.value)) for s in ImplementationStatus]
     status = 200
     if form.validate_on_submit():
-        try:
+        with domain_action(form) as outcome:
             conclusions_domain.add_implementation_update(current_user, proposal, form.status.data,
                                                          form.on_date.data, form.note.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = error.status
+        if outcome.failed:
+            status = outcome.status
             proposal = db.session.get(Proposal, proposal_id)
         else:
             flash(_("The update is added."), "success")

@@ -15,7 +15,7 @@ from app.staff import bp
 from wtforms.fields.choices import SelectChoice
 
 from app.staff.forms import CycleForm, PhaseForm, ProtocolForm, ReviewForm
-from app.web import show_domain_error
+from app.web import domain_action, show_domain_error
 
 AUDIT_PER_PAGE = 50
 
@@ -82,14 +82,11 @@ def new_cycle():
         form.ballot_style.data, form.rule.data = defaults["ballot_style"], defaults["rule"]
         form.territory.data = current_user.territory.code
     if form.validate_on_submit():
-        try:
+        with domain_action(form) as outcome:
             territory = cycle_domain.find_territory(form.territory.data)
             cycle = cycle_domain.create_cycle(current_user, territory, _cycle_values(form))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = error.status
+        if outcome.failed:
+            status = outcome.status
         else:
             flash(_("The cycle has been created as a draft."), "success")
             return redirect(url_for("staff.cycle", cycle_id=cycle.id))
@@ -107,13 +104,10 @@ def edit_cycle(cycle_id):
     if request.method == "GET":
         _fill(form, cycle)
     if form.validate_on_submit():
-        try:
+        with domain_action(form) as outcome:
             cycle_domain.update_cycle(current_user, cycle, _cycle_values(form))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = error.status
+        if outcome.failed:
+            status = outcome.status
         else:
             flash(_("The cycle has been saved."), "success")
             return redirect(url_for("staff.cycle", cycle_id=cycle.id))
@@ -173,14 +167,11 @@ def review(proposal_id):
         form.reason.data = proposal.review_reason
         form.revision_deadline.data = local_input(proposal.revision_deadline)
     if form.validate_on_submit():
-        try:
+        with domain_action(form) as outcome:
             proposal_domain.review_proposal(current_user, proposal, form.decision.data, form.reason.data or "",
                                             parse_local_datetime(form.revision_deadline.data))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = error.status
+        if outcome.failed:
+            status = outcome.status
         else:
             notifications.notify_proposal_reviewed(proposal)
             flash(_("The decision has been recorded."), "success")
