@@ -50,7 +50,7 @@ def seed_published_cycle(n_voters=70, now=None):
     if cycle is not None:
         return cycle.id
     staff, _ = _account(2, "Айгүл Сапарова", "750000000", "staff")
-    start = now - timedelta(days=300)
+    start = datetime(year, 3, 2, 4, 0, tzinfo=timezone.utc)  # last year's round: March to June
     cycle = cycle_domain.create_cycle(staff, district, {
         "year": year, "title_kk": "Бостандық ауданының ХҚБ", "title_ru": TITLE_RU,
         "title_en": "Bostandyk district participatory budget",
