@@ -28,7 +28,7 @@ install-dev: $(VENV)/.installed-dev
 
 # Compiled catalogues are build products: made here, never committed.
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile -d translations >/dev/null
+	@$(BIN)/pybabel compile -d translations >/dev/null 2>&1 || $(BIN)/pybabel compile -d translations
 
 migrate: install translations
 	@mkdir -p instance
