@@ -612,22 +612,30 @@ def _evaluate_many(e, s, js, unsure):
     # run, so the last price of the project is a good start.
     p = np.maximum(s["price"][:, js], cost / weight)
     converged = np.zeros(p.shape, dtype=bool)
+    # (Masks are applied by multiplying with the boolean array: bw * True is bw exactly and
+    # bw * False is 0.0, as np.where would give, several times faster. Weights are positive
+    # integers, so weighted counts compare exactly.)
+    live = alive[:, js]
     for _ in range(MAX_FILL):
         below = b < np.repeat(p, lengths, axis=1)
-        paid = np.add.reduceat(np.where(below, bw, 0.0), starts, axis=1)
-        paid_w = np.add.reduceat(np.where(below, w, 0.0), starts, axis=1)
+        paid = np.add.reduceat(bw * below, starts, axis=1)
+        paid_w = np.add.reduceat(w * below, starts, axis=1)
         rest_at = weight[None, :] - paid_w
         with np.errstate(divide="ignore", invalid="ignore"):
             price = (cost - paid) / rest_at
-        # Converged when every voter not yet counted as poorer holds at least the price.
-        converged = np.minimum.reduceat(np.where(below, np.inf, b), starts, axis=1) >= price
-        if converged[alive[:, js]].all():
+            # Converged when every voter not yet counted as poorer holds at least the price.
+            # When price >= p, {b < p} is within {b < price}: converged iff both hold the same
+            # weight. When price < p, the others hold at least p > price: converged.
+            under_w = np.add.reduceat(w * (b < np.repeat(price, lengths, axis=1)), starts, axis=1)
+            converged = (price < p) | (under_w == paid_w)
+        if converged[live].all():
             break
         p = np.where(converged, p, np.maximum(price, p))
-    live = alive[:, js]
     # The start may sit a rounding above the price: then those counted poorer must still
-    # hold no more than the price found, or the row goes to the exact engine.
-    poorest_fit = np.maximum.reduceat(np.where(below, b, -np.inf), starts, axis=1) <= price
+    # hold no more than the price found, or the row goes to the exact engine. (Budgets are
+    # >= 0, so b * below is the budget of the poorer and 0 elsewhere; with nobody poorer the
+    # price is cost / weight > 0.)
+    poorest_fit = np.maximum.reduceat(b * below, starts, axis=1) <= price
     unsure |= (live & ~(converged & poorest_fit & (rest_at > 0))).any(axis=1)
     rest_at = np.maximum(rest_at, 1.0)
     price = np.where(np.isfinite(price), price, 0.0)
