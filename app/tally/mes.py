@@ -616,21 +616,31 @@ def _evaluate_many(e, s, js, unsure):
     # bw * False is 0.0, as np.where would give, several times faster. Weights are positive
     # integers, so weighted counts compare exactly.)
     live = alive[:, js]
-    for _ in range(MAX_FILL):
-        below = b < np.repeat(p, lengths, axis=1)
+    below = b < np.repeat(p, lengths, axis=1)
+    paid_w = np.add.reduceat(w * below, starts, axis=1)
+    for iteration in range(MAX_FILL):
         paid = np.add.reduceat(bw * below, starts, axis=1)
-        paid_w = np.add.reduceat(w * below, starts, axis=1)
         rest_at = weight[None, :] - paid_w
         with np.errstate(divide="ignore", invalid="ignore"):
             price = (cost - paid) / rest_at
             # Converged when every voter not yet counted as poorer holds at least the price.
             # When price >= p, {b < p} is within {b < price}: converged iff both hold the same
             # weight. When price < p, the others hold at least p > price: converged.
-            under_w = np.add.reduceat(w * (b < np.repeat(price, lengths, axis=1)), starts, axis=1)
-            converged = (price < p) | (under_w == paid_w)
-        if converged[live].all():
+            under = b < np.repeat(price, lengths, axis=1)
+            under_w = np.add.reduceat(w * under, starts, axis=1)
+            lower = price < p
+            converged = lower | (under_w == paid_w)
+        if converged[live].all() or iteration == MAX_FILL - 1:
             break
         p = np.where(converged, p, np.maximum(price, p))
+        if np.isnan(price).any():  # p is NaN there: nobody counts as poorer (b < NaN is false)
+            below = b < np.repeat(p, lengths, axis=1)
+            paid_w = np.add.reduceat(w * below, starts, axis=1)
+        else:
+            # The next start is p where converged, else price (>= p): its poorer set is
+            # below | under either way, holding the weight counted above.
+            below |= under
+            paid_w = np.where(lower, paid_w, under_w)
     # The start may sit a rounding above the price: then those counted poorer must still
     # hold no more than the price found, or the row goes to the exact engine. (Budgets are
     # >= 0, so b * below is the budget of the poorer and 0 elsewhere; with nobody poorer the
@@ -661,7 +671,13 @@ def _charge_batch(e, s, j):
     m = _class_weights_batch(e, s, j)[0].size
     sg = e.sg[j]
     old = s["cls"][sg]
-    uniq, inverse, counts = np.unique(old, return_inverse=True, return_counts=True)
+    # np.unique(old, return_inverse=True, return_counts=True), by counting (class ids are small)
+    tally = np.bincount(old, minlength=s["classes"])
+    uniq = np.flatnonzero(tally)
+    counts = tally[uniq]
+    lookup = np.zeros(tally.size, dtype=np.intp)
+    lookup[uniq] = np.arange(uniq.size)
+    inverse = lookup[old]
     price = s["price"][:, j]
     size = s["size"]
     real = uniq != 0
