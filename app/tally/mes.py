@@ -519,7 +519,9 @@ def _advance(e, s, stack, results):
                 fresh[first] = True
                 hi = np.where(alive[:, first], crit[:, first] + SAFETY * err[:, first] + REL * crit[:, first], np.inf)
                 best_hi = np.minimum(best_hi, hi.min(axis=1))
-                lows[:, np.isin(stale, first)] = np.inf
+                picked = np.zeros(size, dtype=bool)
+                picked[first] = True
+                lows[:, picked[stale]] = np.inf
             need = stale[(lows <= best_hi[:, None]).any(axis=0)]
             if need.size:
                 _evaluate_many(e, s, need, unsure)
@@ -567,7 +569,7 @@ def _advance(e, s, stack, results):
 def _class_weights_batch(e, s, j):
     if s["weights"][j] is None:
         ids = s["cls"][e.sg[j]]
-        w = np.bincount(ids, weights=e.wg[j], minlength=s["classes"])
+        w = np.bincount(ids, weights=e.wg[j])  # up to the largest class id present
         nz = np.flatnonzero(w)
         if nz.size and nz[0] == 0:
             nz = nz[1:]
