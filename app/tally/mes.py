@@ -519,7 +519,9 @@ def _advance(e, s, stack, results):
                 fresh[first] = True
                 hi = np.where(alive[:, first], crit[:, first] + SAFETY * err[:, first] + REL * crit[:, first], np.inf)
                 best_hi = np.minimum(best_hi, hi.min(axis=1))
-                lows[:, np.isin(stale, first)] = np.inf
+                picked = np.zeros(size, dtype=bool)
+                picked[first] = True
+                lows[:, picked[stale]] = np.inf
             need = stale[(lows <= best_hi[:, None]).any(axis=0)]
             if need.size:
                 _evaluate_many(e, s, need, unsure)
@@ -567,7 +569,7 @@ def _advance(e, s, stack, results):
 def _class_weights_batch(e, s, j):
     if s["weights"][j] is None:
         ids = s["cls"][e.sg[j]]
-        w = np.bincount(ids, weights=e.wg[j], minlength=s["classes"])
+        w = np.bincount(ids, weights=e.wg[j])  # up to the largest class id present
         nz = np.flatnonzero(w)
         if nz.size and nz[0] == 0:
             nz = nz[1:]
@@ -612,22 +614,40 @@ def _evaluate_many(e, s, js, unsure):
     # run, so the last price of the project is a good start.
     p = np.maximum(s["price"][:, js], cost / weight)
     converged = np.zeros(p.shape, dtype=bool)
-    for _ in range(MAX_FILL):
-        below = b < np.repeat(p, lengths, axis=1)
-        paid = np.add.reduceat(np.where(below, bw, 0.0), starts, axis=1)
-        paid_w = np.add.reduceat(np.where(below, w, 0.0), starts, axis=1)
+    # (Masks are applied by multiplying with the boolean array: bw * True is bw exactly and
+    # bw * False is 0.0, as np.where would give, several times faster. Weights are positive
+    # integers, so weighted counts compare exactly.)
+    live = alive[:, js]
+    below = b < np.repeat(p, lengths, axis=1)
+    paid_w = np.add.reduceat(w * below, starts, axis=1)
+    for iteration in range(MAX_FILL):
+        paid = np.add.reduceat(bw * below, starts, axis=1)
         rest_at = weight[None, :] - paid_w
         with np.errstate(divide="ignore", invalid="ignore"):
             price = (cost - paid) / rest_at
-        # Converged when every voter not yet counted as poorer holds at least the price.
-        converged = np.minimum.reduceat(np.where(below, np.inf, b), starts, axis=1) >= price
-        if converged[alive[:, js]].all():
+            # Converged when every voter not yet counted as poorer holds at least the price.
+            # When price >= p, {b < p} is within {b < price}: converged iff both hold the same
+            # weight. When price < p, the others hold at least p > price: converged.
+            under = b < np.repeat(price, lengths, axis=1)
+            under_w = np.add.reduceat(w * under, starts, axis=1)
+            lower = price < p
+            converged = lower | (under_w == paid_w)
+        if converged[live].all() or iteration == MAX_FILL - 1:
             break
         p = np.where(converged, p, np.maximum(price, p))
-    live = alive[:, js]
+        if np.isnan(price).any():  # p is NaN there: nobody counts as poorer (b < NaN is false)
+            below = b < np.repeat(p, lengths, axis=1)
+            paid_w = np.add.reduceat(w * below, starts, axis=1)
+        else:
+            # The next start is p where converged, else price (>= p): its poorer set is
+            # below | under either way, holding the weight counted above.
+            below |= under
+            paid_w = np.where(lower, paid_w, under_w)
     # The start may sit a rounding above the price: then those counted poorer must still
-    # hold no more than the price found, or the row goes to the exact engine.
-    poorest_fit = np.maximum.reduceat(np.where(below, b, -np.inf), starts, axis=1) <= price
+    # hold no more than the price found, or the row goes to the exact engine. (Budgets are
+    # >= 0, so b * below is the budget of the poorer and 0 elsewhere; with nobody poorer the
+    # price is cost / weight > 0.)
+    poorest_fit = np.maximum.reduceat(b * below, starts, axis=1) <= price
     unsure |= (live & ~(converged & poorest_fit & (rest_at > 0))).any(axis=1)
     rest_at = np.maximum(rest_at, 1.0)
     price = np.where(np.isfinite(price), price, 0.0)
@@ -653,7 +673,13 @@ def _charge_batch(e, s, j):
     m = _class_weights_batch(e, s, j)[0].size
     sg = e.sg[j]
     old = s["cls"][sg]
-    uniq, inverse, counts = np.unique(old, return_inverse=True, return_counts=True)
+    # np.unique(old, return_inverse=True, return_counts=True), by counting (class ids are small)
+    tally = np.bincount(old, minlength=s["classes"])
+    uniq = np.flatnonzero(tally)
+    counts = tally[uniq]
+    lookup = np.zeros(tally.size, dtype=np.intp)
+    lookup[uniq] = np.arange(uniq.size)
+    inverse = lookup[old]
     price = s["price"][:, j]
     size = s["size"]
     real = uniq != 0
