@@ -85,3 +85,25 @@ class Throttle:
 login_failures_by_iin = Throttle("LOGIN_FAILURES_PER_IIN", "login-iin")
 login_attempts_by_address = Throttle("LOGIN_ATTEMPTS_PER_ADDRESS", "login-addr")
 ballots_by_account = Throttle("BALLOTS_PER_ACCOUNT", "ballot")
+
+
+def throttled_login(iin, password):
+    """The account for these credentials or None, under both login throttles (raises Throttled).
+
+    One sequence for the login page and the token API. The per-IIN limit is keyed by the IIN's
+    digest, so the limiter's storage never sees an IIN; only failures count against it."""
+    from app.domain import accounts
+    from app.domain.iin import iin_digest, normalise
+
+    iin_key = current_app.config["IIN_HMAC_KEY"]
+    iin_key_id = iin_digest(normalise(iin), iin_key)
+    address = request.remote_addr or "-"
+    login_attempts_by_address.check(address)
+    login_failures_by_iin.check(iin_key_id)
+    login_attempts_by_address.hit(address)
+    user = accounts.authenticate(iin, password, iin_key)
+    if user is None:
+        login_failures_by_iin.hit(iin_key_id)
+    else:
+        login_failures_by_iin.reset(iin_key_id)
+    return user

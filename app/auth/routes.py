@@ -7,11 +7,10 @@ from app.auth import bp
 from app.auth.forms import LoginForm, LogoutForm, RegisterForm
 from app.domain import accounts
 from app.domain.errors import DomainError, Throttled
-from app.domain.iin import iin_digest, normalise
 from app.extensions import db
 from app.i18n import translate
 from app.models import Territory
-from app.security import login_attempts_by_address, login_failures_by_iin
+from app.security import throttled_login
 from app.web import show_domain_error
 
 
@@ -81,23 +80,13 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        iin_key = current_app.config["IIN_HMAC_KEY"]
-        # Throttle by a digest of the IIN: the limiter's storage never sees the IIN itself.
-        iin_key_id = iin_digest(normalise(form.iin.data), iin_key)
         try:
-            login_attempts_by_address.check(request.remote_addr or "-")
-            login_failures_by_iin.check(iin_key_id)
-            login_attempts_by_address.hit(request.remote_addr or "-")
-            user = accounts.authenticate(form.iin.data, form.password.data, iin_key)
-            if user is None:
-                login_failures_by_iin.hit(iin_key_id)
+            user = throttled_login(form.iin.data, form.password.data)
         except Throttled as error:
             flash(translate(error.message), "error")
-            response = render_template("auth/login.html", form=form), 429, \
+            return render_template("auth/login.html", form=form), 429, \
                 {"Retry-After": str(error.retry_after)}
-            return response
         if user is not None:
-            login_failures_by_iin.reset(iin_key_id)
             db.session.commit()  # a rehashed password is saved
             next_url = safe_next(request.args.get("next"))
             session.clear()  # a new session on login: no fixation

@@ -209,6 +209,6 @@ def photo(proposal_id, filename):
     except DomainError:
         abort(404)
     response = send_from_directory(current_app.config["UPLOAD_DIR"], filename, mimetype="image/jpeg")
-    public = proposal.status != "withdrawn" and proposal.cycle.phase != "draft"
-    response.headers["Cache-Control"] = "public, max-age=86400" if public else "private, no-store"
+    response.headers["Cache-Control"] = ("public, max-age=86400" if proposal_domain.is_public(proposal)
+                                         else "private, no-store")
     return response

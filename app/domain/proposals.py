@@ -330,14 +330,18 @@ def publish_protocol(staff, cycle, now=None):
 
 # --- reading ---------------------------------------------------------------------------------
 
+def is_public(proposal):
+    """Withdrawn proposals and those of draft cycles are seen only by their author and staff."""
+    return proposal.status != ProposalStatus.WITHDRAWN.value and proposal.cycle.phase != Phase.DRAFT.value
+
+
 def get_proposal(proposal_id, viewer=None):
     """A proposal the viewer may see: withdrawn ones and drafts' only for author and staff."""
     proposal = db.session.get(Proposal, proposal_id) if valid_id(proposal_id) else None
     if proposal is not None:
         insider = (viewer is not None and getattr(viewer, "id", None) == proposal.author_id) or \
             is_staff_of(viewer, proposal.cycle.territory)
-        hidden = proposal.status == ProposalStatus.WITHDRAWN.value or proposal.cycle.phase == Phase.DRAFT.value
-        if not hidden or insider:
+        if is_public(proposal) or insider:
             return proposal
     raise NotFound("proposal_not_found", N_("There is no such proposal."))
 
