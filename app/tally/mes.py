@@ -58,7 +58,7 @@ EPS = 2.0 ** -52  # twice the unit round-off of float64
 SAFETY = 16.0  # float decisions need a margin of SAFETY x the error bound
 REL = 1e-10  # ... and of this much relative to the values compared
 MAX_FILL = 40  # water-filling iterations before a row is handed to the exact engine
-FIRST = 1  # candidates priced first in a round with no fresh price to compare with
+AHEAD = 0.03  # with no fresh price yet, first price the candidates this close to the smallest bound
 MAX_CHUNK = 32  # shares per batch in the add-one walk (at most this many computed past the stop)
 
 
@@ -466,14 +466,16 @@ def _batch(engine, shares):
                       (rows, 1)),
         "clean": np.zeros((rows, size), dtype=bool),
         "weights": [None] * size,
+        "valid": np.zeros(size, dtype=bool),  # weights[j] describes the current classes
         "winners": [],
     }
     state["beta"][:, 1] = state["share"]
     state["size"][1] = groups
     stack = [state]
-    while stack:
-        s = stack.pop()
-        _advance(e, s, stack, results)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 and x/0 rows are caught by their masks
+        while stack:
+            s = stack.pop()
+            _advance(e, s, stack, results)
     return results
 
 
@@ -483,7 +485,7 @@ def _split(state, keep):
     for key, value in state.items():
         if key in ("beta", "delta", "share", "alive", "crit", "err", "price", "price_err", "lo", "rows", "clean"):
             out[key] = value[keep].copy()
-        elif key in ("cls", "size", "fresh"):
+        elif key in ("cls", "size", "fresh", "valid"):
             out[key] = value.copy()
         elif key in ("weights", "winners"):
             out[key] = list(value)
@@ -514,7 +516,10 @@ def _advance(e, s, stack, results):
             lows = np.where(alive[:, stale], lo[:, stale], np.inf)
             if not np.isfinite(best_hi).all():
                 # Nothing fresh to compare with: price the most promising few first.
-                first = stale[np.argsort(lows.min(axis=0), kind="stable")[:FIRST]]
+                # (A round's winner is usually within a few per cent of the smallest
+                # bound; pricing those together saves a second pass in most rounds.)
+                smallest = lows.min(axis=0)
+                first = stale[smallest <= smallest.min() + AHEAD * abs(smallest.min())]
                 _evaluate_many(e, s, first, unsure)
                 fresh[first] = True
                 hi = np.where(alive[:, first], crit[:, first] + SAFETY * err[:, first] + REL * crit[:, first], np.inf)
@@ -553,7 +558,7 @@ def _advance(e, s, stack, results):
             best = best[keep]
             if not keep.any():
                 return
-        winners = np.unique(best)
+        winners = best[:1] if (best == best[0]).all() else np.unique(best)
         for w in winners[1:]:
             part = _split(s, best == w)
             _charge_batch(e, part, int(w))
@@ -567,7 +572,8 @@ def _advance(e, s, stack, results):
 
 
 def _class_weights_batch(e, s, j):
-    if s["weights"][j] is None:
+    if not s["valid"][j]:
+        s["valid"][j] = True
         ids = s["cls"][e.sg[j]]
         w = np.bincount(ids, weights=e.wg[j])  # up to the largest class id present
         nz = np.flatnonzero(w)
@@ -623,15 +629,14 @@ def _evaluate_many(e, s, js, unsure):
     for iteration in range(MAX_FILL):
         paid = np.add.reduceat(bw * below, starts, axis=1)
         rest_at = weight[None, :] - paid_w
-        with np.errstate(divide="ignore", invalid="ignore"):
-            price = (cost - paid) / rest_at
-            # Converged when every voter not yet counted as poorer holds at least the price.
-            # When price >= p, {b < p} is within {b < price}: converged iff both hold the same
-            # weight. When price < p, the others hold at least p > price: converged.
-            under = b < np.repeat(price, lengths, axis=1)
-            under_w = np.add.reduceat(w * under, starts, axis=1)
-            lower = price < p
-            converged = lower | (under_w == paid_w)
+        price = (cost - paid) / rest_at
+        # Converged when every voter not yet counted as poorer holds at least the price.
+        # When price >= p, {b < p} is within {b < price}: converged iff both hold the same
+        # weight. When price < p, the others hold at least p > price: converged.
+        under = b < np.repeat(price, lengths, axis=1)
+        under_w = np.add.reduceat(w * under, starts, axis=1)
+        lower = price < p
+        converged = lower | (under_w == paid_w)
         if converged[live].all() or iteration == MAX_FILL - 1:
             break
         p = np.where(converged, p, np.maximum(price, p))
@@ -721,10 +726,37 @@ def _charge_batch(e, s, j):
     s["alive"][:, j] = False
     stale = e.overlap[j]
     s["fresh"] &= ~stale
-    weights = s["weights"]
-    for i in np.flatnonzero(stale):
-        weights[i] = None
+    s["valid"][stale] = False
+    if s["classes"] > 2 * (s["size"] > 0).sum() + 64:
+        _compact(s)
     s["winners"].append(j)
+
+
+def _compact(s):
+    """Renumber the classes that hold voters 0..k-1 (class 0, the dry, stays 0).
+
+    Splits leave empty class ids behind; every pass over class ids (bincount,
+    flatnonzero) costs their number. The renumbering keeps the order of ids, so
+    every segment is summed in the same order and no float result changes.
+    """
+    size = s["size"]
+    keep = size[:s["classes"]] > 0
+    keep[0] = True
+    live = np.flatnonzero(keep)
+    remap = np.zeros(s["classes"], dtype=np.intp)
+    remap[live] = np.arange(live.size)
+    s["cls"] = remap[s["cls"]]
+    beta = np.zeros_like(s["beta"])
+    beta[:, :live.size] = s["beta"][:, live]
+    s["beta"] = beta
+    fresh_size = np.zeros_like(size)
+    fresh_size[:live.size] = size[live]
+    s["size"] = fresh_size
+    s["classes"] = int(live.size)
+    weights = s["weights"]
+    for j in np.flatnonzero(s["valid"]):
+        nz, w = weights[j]
+        weights[j] = (remap[nz], w)
 
 
 def method_of_equal_shares(election, threshold=None, tie_breaking="pabulib", utility="cost",
