@@ -727,7 +727,7 @@ def _charge_batch(e, s, j):
     stale = e.overlap[j]
     s["fresh"] &= ~stale
     s["valid"][stale] = False
-    if s["classes"] > 2 * (s["size"] > 0).sum() + 64:
+    if s["classes"] > 2 * np.count_nonzero(s["size"][:s["classes"]]) + 64:
         _compact(s)
     s["winners"].append(j)
 
