@@ -576,9 +576,10 @@ def _class_weights_batch(e, s, j):
         s["valid"][j] = True
         ids = s["cls"][e.sg[j]]
         w = np.bincount(ids, weights=e.wg[j])  # up to the largest class id present
-        nz = np.flatnonzero(w)
-        if nz.size and nz[0] == 0:
-            nz = nz[1:]
+        present = np.zeros(w.size, dtype=bool)  # (nonzero on bytes is several times cheaper than on floats)
+        present[ids] = True
+        present[0] = False  # the dry hold nothing
+        nz = np.flatnonzero(present)
         s["weights"][j] = (nz, w[nz])
     return s["weights"][j]
 
@@ -675,12 +676,13 @@ def _evaluate_many(e, s, js, unsure):
 
 
 def _charge_batch(e, s, j):
-    m = _class_weights_batch(e, s, j)[0].size
+    held = _class_weights_batch(e, s, j)[0]  # the classes of j's supporters, dry ones left out
+    m = held.size
     sg = e.sg[j]
     old = s["cls"][sg]
     # np.unique(old, return_inverse=True, return_counts=True), by counting (class ids are small)
     tally = np.bincount(old, minlength=s["classes"])
-    uniq = np.flatnonzero(tally)
+    uniq = np.concatenate(([0], held)) if tally[0] else held
     counts = tally[uniq]
     lookup = np.zeros(tally.size, dtype=np.intp)
     lookup[uniq] = np.arange(uniq.size)
