@@ -471,11 +471,27 @@ def _batch(engine, shares):
     }
     state["beta"][:, 1] = state["share"]
     state["size"][1] = groups
-    stack = [state]
+    # Every sub-batch runs as a generator that yields what it needs priced; the sub-batches
+    # advance round by round together, so one pass prices for all of them (most of the cost
+    # of a pass is per NumPy call, not per number).
+    spawned = [state]
+    waiting = []
     with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 and x/0 rows are caught by their masks
-        while stack:
-            s = stack.pop()
-            _advance(e, s, stack, results)
+        while spawned or waiting:
+            while spawned:
+                run = _advance(e, spawned.pop(), spawned, results)
+                request = next(run, None)
+                if request is not None:
+                    waiting.append((run, request))
+            if not waiting:
+                break
+            _evaluate_requests(e, [request for _, request in waiting])
+            resumed = []
+            for run, _ in waiting:
+                request = next(run, None)
+                if request is not None:
+                    resumed.append((run, request))
+            waiting = resumed
     return results
 
 
@@ -494,8 +510,12 @@ def _split(state, keep):
     return out
 
 
-def _advance(e, s, stack, results):
-    """Run the batch `s` to the end, pushing sub-batches where rows pick different winners."""
+def _advance(e, s, spawned, results):
+    """Run the batch `s` to the end, spawning sub-batches where rows pick different winners.
+
+    A generator: it yields (s, candidates, unsure) for each pricing pass it needs and is
+    resumed once that pass is done (see _evaluate_requests).
+    """
     size = len(e.candidates)
     while True:
         nrows = s["rows"].size
@@ -520,7 +540,7 @@ def _advance(e, s, stack, results):
                 # bound; pricing those together saves a second pass in most rounds.)
                 smallest = lows.min(axis=0)
                 first = stale[smallest <= smallest.min() + AHEAD * abs(smallest.min())]
-                _evaluate_many(e, s, first, unsure)
+                yield s, first, unsure
                 fresh[first] = True
                 hi = np.where(alive[:, first], crit[:, first] + SAFETY * err[:, first] + REL * crit[:, first], np.inf)
                 best_hi = np.minimum(best_hi, hi.min(axis=1))
@@ -529,7 +549,7 @@ def _advance(e, s, stack, results):
                 lows[:, picked[stale]] = np.inf
             need = stale[(lows <= best_hi[:, None]).any(axis=0)]
             if need.size:
-                _evaluate_many(e, s, need, unsure)
+                yield s, need, unsure
                 fresh[need] = True
         usable = alive & fresh[None, :]
         has = usable.any(axis=1)
@@ -562,7 +582,7 @@ def _advance(e, s, stack, results):
         for w in winners[1:]:
             part = _split(s, best == w)
             _charge_batch(e, part, int(w))
-            stack.append(part)
+            spawned.append(part)
         if winners.size > 1:
             first = best == winners[0]
             s_new = _split(s, first)
@@ -584,95 +604,137 @@ def _class_weights_batch(e, s, j):
     return s["weights"][j]
 
 
-def _evaluate_many(e, s, js, unsure):
-    """Price candidates `js` in every row at once (segments of one array per row)."""
+def _evaluate_requests(e, requests):
+    """Carry out the pricing passes of several sub-batches: one pass over all of them.
+
+    Each request (s, js, unsure) prices candidates js in every row of sub-batch s; it is laid
+    out as segments (row, candidate) of one flat array of class budgets.
+    """
+    laid = []
+    for s, js, unsure in requests:
+        parts, js, lengths = _supporting_classes(e, s, js)
+        if js.size:
+            laid.append((s, js, unsure, parts, lengths))
+    if not laid:
+        return
+    rows = [s["rows"].size for s, *_ in laid]
+    b = np.concatenate([s["beta"][:, np.concatenate([nz for nz, _ in parts])].ravel()
+                        for s, js, unsure, parts, lengths in laid])
+    w = np.concatenate([np.tile(np.concatenate([weights for _, weights in parts]), r)
+                        for (s, js, unsure, parts, lengths), r in zip(laid, rows)])
+    lengths = np.concatenate([np.tile(item[4], r) for item, r in zip(laid, rows)])
+    js_all = np.concatenate([np.tile(item[1], r) for item, r in zip(laid, rows)])
+    delta = np.concatenate([np.repeat(s["delta"], js.size) for s, js, *_ in laid])
+    start_price = np.concatenate([s["price"][:, js].ravel() for s, js, *_ in laid])
+    live = np.concatenate([s["alive"][:, js].ravel() for s, js, *_ in laid])
+    out = _water_fill(e, b, w, lengths, js_all, delta, start_price, live)
+    at = 0
+    for s, js, unsure, _, _ in laid:
+        shape = (s["rows"].size, js.size)
+        piece = slice(at, at + shape[0] * shape[1])
+        at = piece.stop
+        alive, undecided, price, error, crit, crit_err, lo, clean = (v[piece].reshape(shape) for v in out)
+        s["alive"][:, js] = alive
+        unsure |= undecided.any(axis=1)
+        s["price"][:, js] = price
+        s["price_err"][:, js] = error
+        s["crit"][:, js] = crit
+        s["err"][:, js] = crit_err
+        s["lo"][:, js] = lo
+        s["clean"][:, js] = clean
+
+
+def _supporting_classes(e, s, js):
+    """Class weights of each candidate in js; candidates whose supporters are all dry are dropped
+    (and marked unaffordable in every row)."""
     parts = [_class_weights_batch(e, s, j) for j in js]
     lengths = np.array([nz.size for nz, _ in parts], dtype=np.intp)
-    keep = lengths > 0
-    alive = s["alive"]
-    if not keep.all():  # every supporter is dry in every row: unaffordable
-        alive[:, js[~keep]] = False
+    if not lengths.all():
+        keep = lengths > 0
+        s["alive"][:, js[~keep]] = False
         js = js[keep]
         parts = [part for part, k in zip(parts, keep) if k]
         lengths = lengths[keep]
-    if not js.size:
-        return
-    starts = np.zeros(js.size, dtype=np.intp)
-    starts[1:] = np.cumsum(lengths)[:-1]
-    ids = np.concatenate([nz for nz, _ in parts])
-    w = np.concatenate([weights for _, weights in parts])
-    b = s["beta"][:, ids]  # rows x M
+    return parts, js, lengths
+
+
+def _water_fill(e, b, w, lengths, js, delta, start_price, alive):
+    """MES prices on flat segments, with error bounds.
+
+    Segment i holds the budgets `b` and weights `w` of the classes supporting candidate
+    js[i] in one row (one share) whose budget error bound is delta[i]; `start_price` is a
+    lower bound on the price (the last one found) and `alive` says whether the candidate
+    is still in play there. Returns per segment: alive (now), undecided (a call too close
+    for floats: the row goes to the exact engine), price, its error bound, criterion (inf
+    where not alive), the criterion's error bound, its lower bound (inf where not alive),
+    and clean (nobody dry or short: the price is exactly cost / supporters).
+    """
+    starts = np.cumsum(lengths) - lengths
     bw = b * w
-    total = np.add.reduceat(bw, starts, axis=1)  # rows x J, summed segment by segment
-    weight = np.add.reduceat(w, starts)  # J (exact: integers)
+    total = np.add.reduceat(bw, starts)
+    weight = np.add.reduceat(w, starts)  # exact: integers
     cost = e.cost_f[js]
     cost_err = e.cost_err[js]
     m = lengths.astype(np.float64)
-    e1 = s["delta"][:, None]
-    total_err = e1 + (m + 2) * EPS * np.maximum(total, cost) + cost_err
+    total_err = delta + (m + 2) * EPS * np.maximum(total, cost) + cost_err
     margin = SAFETY * total_err + REL * cost
     poor = total < cost - margin
-    unsure |= ((~poor & (total < cost + margin)) & alive[:, js]).any(axis=1)
-    alive[:, js] &= ~poor
+    undecided = ~poor & (total < cost + margin) & alive
+    live = alive & ~poor
     # Water-filling per segment without sorting: from a lower bound p on the price, the
     # voters holding less than p pay all they have and the others share the rest:
     # p' = (cost - paid by the poorer) / (weight of the others). p <= p' <= the price,
     # and p' is the price once no budget lies in [p, p'). Prices only rise within a
     # run, so the last price of the project is a good start.
-    p = np.maximum(s["price"][:, js], cost / weight)
-    converged = np.zeros(p.shape, dtype=bool)
     # (Masks are applied by multiplying with the boolean array: bw * True is bw exactly and
     # bw * False is 0.0, as np.where would give, several times faster. Weights are positive
     # integers, so weighted counts compare exactly.)
-    live = alive[:, js]
-    below = b < np.repeat(p, lengths, axis=1)
-    paid_w = np.add.reduceat(w * below, starts, axis=1)
+    p = np.maximum(start_price, cost / weight)
+    below = b < np.repeat(p, lengths)
+    paid_w = np.add.reduceat(w * below, starts)
     for iteration in range(MAX_FILL):
-        paid = np.add.reduceat(bw * below, starts, axis=1)
-        rest_at = weight[None, :] - paid_w
+        paid = np.add.reduceat(bw * below, starts)
+        rest_at = weight - paid_w
         price = (cost - paid) / rest_at
         # Converged when every voter not yet counted as poorer holds at least the price.
         # When price >= p, {b < p} is within {b < price}: converged iff both hold the same
         # weight. When price < p, the others hold at least p > price: converged.
-        under = b < np.repeat(price, lengths, axis=1)
-        under_w = np.add.reduceat(w * under, starts, axis=1)
+        under = b < np.repeat(price, lengths)
+        under_w = np.add.reduceat(w * under, starts)
         lower = price < p
         converged = lower | (under_w == paid_w)
         if converged[live].all() or iteration == MAX_FILL - 1:
             break
         p = np.where(converged, p, np.maximum(price, p))
         if np.isnan(price).any():  # p is NaN there: nobody counts as poorer (b < NaN is false)
-            below = b < np.repeat(p, lengths, axis=1)
-            paid_w = np.add.reduceat(w * below, starts, axis=1)
+            below = b < np.repeat(p, lengths)
+            paid_w = np.add.reduceat(w * below, starts)
         else:
             # The next start is p where converged, else price (>= p): its poorer set is
-            # below | under either way, holding the weight counted above.
+            # below | under either way, holding the weight counted above. (Converged
+            # segments stay as they are, so segments of other sub-batches priced in the
+            # same pass change nothing.)
             below |= under
             paid_w = np.where(lower, paid_w, under_w)
     # The start may sit a rounding above the price: then those counted poorer must still
     # hold no more than the price found, or the row goes to the exact engine. (Budgets are
     # >= 0, so b * below is the budget of the poorer and 0 elsewhere; with nobody poorer the
     # price is cost / weight > 0.)
-    poorest_fit = np.maximum.reduceat(b * below, starts, axis=1) <= price
-    unsure |= (live & ~(converged & poorest_fit & (rest_at > 0))).any(axis=1)
+    poorest_fit = np.maximum.reduceat(b * below, starts) <= price
+    undecided |= live & ~(converged & poorest_fit & (rest_at > 0))
     rest_at = np.maximum(rest_at, 1.0)
     price = np.where(np.isfinite(price), price, 0.0)
-    spread = np.minimum(e1, paid_w * e1)
+    spread = np.minimum(delta, paid_w * delta)
     error = (spread + 2 * (m + 2) * EPS * cost + cost_err) / rest_at + 2 * EPS * price
     if e.utility == "cost":
         crit, crit_err = price / cost, error / cost
     else:
         crit, crit_err = price, error
     crit_err = crit_err + EPS * crit
-    s["price"][:, js] = price
-    s["price_err"][:, js] = error
-    s["crit"][:, js] = np.where(live, crit, np.inf)
-    s["err"][:, js] = crit_err
-    s["lo"][:, js] = np.where(live, crit - SAFETY * crit_err - REL * crit, np.inf)
-    # Clean: nobody dry or short, so the price is exactly cost / supporters.
-    smallest = np.minimum.reduceat(b, starts, axis=1)
-    s["clean"][:, js] = (weight == e.total[js])[None, :] & (paid_w == 0) & \
-        (smallest - SAFETY * (error + e1) - REL * price > price)
+    smallest = np.minimum.reduceat(b, starts)
+    clean = (weight == e.total[js]) & (paid_w == 0) & (smallest - SAFETY * (error + delta) - REL * price > price)
+    return (live, undecided, price, error, np.where(live, crit, np.inf), crit_err,
+            np.where(live, crit - SAFETY * crit_err - REL * crit, np.inf), clean)
 
 
 def _charge_batch(e, s, j):
