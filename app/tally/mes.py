@@ -73,6 +73,10 @@ class EqualShares:
         self.budget = election.budget
         self.ids = [p.id for p in election.projects]
         self.cost = [p.cost for p in election.projects]
+        # The add-one walk sums costs hundreds of times: in ints when every amount is whole.
+        whole = all(Fraction(c).denominator == 1 for c in self.cost + [self.budget])
+        self.cost_q = [int(c) for c in self.cost] if whole else [Fraction(c) for c in self.cost]
+        self.budget_q = int(self.budget) if whole else Fraction(self.budget)
         count = len(self.ids)
         raw = Counter(tuple(ballot.projects) for ballot in election.ballots)  # identical ballots once
         tally = Counter()
@@ -131,12 +135,12 @@ class EqualShares:
         return price / self.cost_exact[j] if self.utility == "cost" else price
 
     def spent(self, chosen):
-        return sum((self.cost[c] for c, _ in chosen), Fraction(0))
+        return sum(self.cost_q[c] for c, _ in chosen)
 
     def exhaustive(self, chosen):
-        spent = self.spent(chosen)
+        left = self.budget_q - self.spent(chosen)
         taken = {c for c, _ in chosen}
-        return all(c in taken or spent + self.cost[c] > self.budget for c in self.candidates + self.free)
+        return all(c in taken or self.cost_q[c] > left for c in self.candidates + self.free)
 
     # -- one exact run ---------------------------------------------------------------
     def run(self, share):
@@ -617,16 +621,20 @@ def _evaluate_requests(e, requests):
             laid.append((s, js, unsure, parts, lengths))
     if not laid:
         return
-    rows = [s["rows"].size for s, *_ in laid]
-    b = np.concatenate([s["beta"][:, np.concatenate([nz for nz, _ in parts])].ravel()
-                        for s, js, unsure, parts, lengths in laid])
-    w = np.concatenate([np.tile(np.concatenate([weights for _, weights in parts]), r)
-                        for (s, js, unsure, parts, lengths), r in zip(laid, rows)])
-    lengths = np.concatenate([np.tile(item[4], r) for item, r in zip(laid, rows)])
-    js_all = np.concatenate([np.tile(item[1], r) for item, r in zip(laid, rows)])
-    delta = np.concatenate([np.repeat(s["delta"], js.size) for s, js, *_ in laid])
-    start_price = np.concatenate([s["price"][:, js].ravel() for s, js, *_ in laid])
-    live = np.concatenate([s["alive"][:, js].ravel() for s, js, *_ in laid])
+    b, w, lengths, js_all, delta, start_price, live = ([] for _ in range(7))
+    for s, js, unsure, parts, sizes in laid:
+        r = s["rows"].size
+        ids = np.concatenate([nz for nz, _ in parts]) if len(parts) > 1 else parts[0][0]
+        weights = np.concatenate([x for _, x in parts]) if len(parts) > 1 else parts[0][1]
+        b.append(s["beta"][:, ids].reshape(-1))
+        w.append(_each_row(weights, r))
+        lengths.append(_each_row(sizes, r))
+        js_all.append(_each_row(js, r))
+        delta.append(np.repeat(s["delta"], js.size))
+        start_price.append(s["price"][:, js].reshape(-1))
+        live.append(s["alive"][:, js].reshape(-1))
+    b, w, lengths, js_all, delta, start_price, live = (
+        np.concatenate(x) if len(x) > 1 else x[0] for x in (b, w, lengths, js_all, delta, start_price, live))
     out = _water_fill(e, b, w, lengths, js_all, delta, start_price, live)
     at = 0
     for s, js, unsure, _, _ in laid:
@@ -642,6 +650,11 @@ def _evaluate_requests(e, requests):
         s["err"][:, js] = crit_err
         s["lo"][:, js] = lo
         s["clean"][:, js] = clean
+
+
+def _each_row(x, rows):
+    """x repeated once per row (np.tile for one dimension, without its overhead)."""
+    return x if rows == 1 else np.broadcast_to(x, (rows, x.size)).reshape(-1)
 
 
 def _supporting_classes(e, s, js):
