@@ -28,7 +28,9 @@ How it is fast
   paid for the last winner and its old bound could still beat the best.
 * The add-one walk runs MES for many shares at once (a *batch*: one row per
   share, NumPy across rows), splitting the batch when rows pick different
-  winners. Chunks of shares double in size, so little work is wasted past the
+  winners. The sub-batches advance round by round together, and one flat pass
+  prices what all of them need (a pass costs mostly per NumPy call, not per
+  number). Chunks of shares double in size, so little work is wasted past the
   stopping point.
 
 Exactness: floats only *propose*. Every float value carries a bound on its
