@@ -81,11 +81,12 @@ class EqualShares:
         self.budget_q = int(self.budget) if whole else Fraction(self.budget)
         count = len(self.ids)
         raw = Counter(tuple(ballot.projects) for ballot in election.ballots)  # identical ballots once
-        tally = Counter()
-        for listed, repeats in raw.items():
-            for project_id in listed:
-                tally[project_id] += repeats
-        votes = [tally.get(project_id, 0) for project_id in self.ids]
+        position = {project_id: c for c, project_id in enumerate(self.ids)}
+        listed_lengths = np.fromiter(map(len, raw), dtype=np.intp, count=len(raw))
+        listed = np.fromiter(map(position.__getitem__, chain.from_iterable(raw)), dtype=np.intp,
+                             count=int(listed_lengths.sum()))
+        repeats = np.repeat(np.fromiter(raw.values(), dtype=np.float64, count=len(raw)), listed_lengths)
+        votes = [int(v) for v in np.bincount(listed, weights=repeats, minlength=count)]  # exact below 2**53
         self.votes = votes
         self.tie = [tie_key(tie_breaking, self.cost[c], votes[c], self.ids[c]) for c in range(count)]
         self.candidates = [c for c in range(count) if eligible[c] and votes[c] > 0 and self.cost[c] > 0]
@@ -95,10 +96,18 @@ class EqualShares:
         # ballots list the same candidates.
         by_id = {self.ids[c]: j for j, c in enumerate(self.candidates)}
         groups = {}
-        for listed, repeats in raw.items():
-            key = tuple(sorted([by_id[p] for p in listed if p in by_id]))
-            if key:
-                groups[key] = groups.get(key, 0) + repeats
+        candidate = set(self.candidates)
+        if all(votes[c] == 0 or c in candidate for c in range(count)):
+            local = by_id.__getitem__  # every listed project is a candidate
+            for ballot, repeats in raw.items():
+                if ballot:
+                    key = tuple(sorted(map(local, ballot)))
+                    groups[key] = groups.get(key, 0) + repeats
+        else:
+            for ballot, repeats in raw.items():
+                key = tuple(sorted([by_id[p] for p in ballot if p in by_id]))
+                if key:
+                    groups[key] = groups.get(key, 0) + repeats
         keys = list(groups)
         self.groups = len(keys)
         self.voters = sum(groups.values())
