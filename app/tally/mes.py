@@ -95,19 +95,17 @@ class EqualShares:
         # Local numbering: candidate j is project self.candidates[j]. A group: the voters whose
         # ballots list the same candidates.
         by_id = {self.ids[c]: j for j, c in enumerate(self.candidates)}
-        groups = {}
-        candidate = set(self.candidates)
-        if all(votes[c] == 0 or c in candidate for c in range(count)):
-            local = by_id.__getitem__  # every listed project is a candidate
-            for ballot, repeats in raw.items():
-                if ballot:
-                    key = tuple(sorted(map(local, ballot)))
-                    groups[key] = groups.get(key, 0) + repeats
+        if len(self.candidates) == sum(v > 0 for v in votes):  # every listed project is a candidate
+            def listed_candidates(ballot):
+                return map(by_id.__getitem__, ballot)
         else:
-            for ballot, repeats in raw.items():
-                key = tuple(sorted([by_id[p] for p in ballot if p in by_id]))
-                if key:
-                    groups[key] = groups.get(key, 0) + repeats
+            def listed_candidates(ballot):
+                return [by_id[p] for p in ballot if p in by_id]
+        groups = {}
+        for ballot, repeats in raw.items():
+            key = tuple(sorted(listed_candidates(ballot)))
+            if key:
+                groups[key] = groups.get(key, 0) + repeats
         keys = list(groups)
         self.groups = len(keys)
         self.voters = sum(groups.values())
