@@ -61,6 +61,7 @@ SAFETY = 16.0  # float decisions need a margin of SAFETY x the error bound
 REL = 1e-10  # ... and of this much relative to the values compared
 MAX_FILL = 40  # water-filling iterations before a row is handed to the exact engine
 AHEAD = 0.03  # with no fresh price yet, first price the candidates this close to the smallest bound
+FITS = "fits"  # a batch row stopped once certain to fit the budget without being exhaustive
 MAX_CHUNK = 32  # shares per batch in the add-one walk (at most this many computed past the stop)
 
 
@@ -114,6 +115,12 @@ class EqualShares:
         lengths = np.fromiter(map(len, keys), dtype=np.intp, count=len(keys))
         flat_group = np.repeat(np.arange(len(keys)), lengths)
         flat_project = np.fromiter(chain.from_iterable(keys), dtype=np.intp, count=int(lengths.sum()))
+        # Each group's candidates, group after group (for what a winner's payers support).
+        self.group_start = np.cumsum(lengths) - lengths
+        self.group_len = lengths
+        self.group_projects = flat_project
+        self.group_weight = weight
+        self.co_supported = {}
         by_project = flat_group[np.argsort(flat_project, kind="stable")]
         bounds = np.cumsum(np.bincount(flat_project, minlength=size))[:-1]
         self.sg = np.split(by_project, bounds) if size else []
@@ -121,6 +128,7 @@ class EqualShares:
         self.total = np.array([w.sum() for w in self.wg])
         self.cost_exact = [self.cost[c] for c in self.candidates]
         self.cost_f = np.array([float(c) for c in self.cost_exact])
+        self.budget_f = float(self.budget)
         self.cost_err = self.cost_f * EPS  # float(cost) is within half an ulp
         self.tie_local = [self.tie[c] for c in self.candidates]
         # Which candidates share a supporter (re-priced when the other wins).
@@ -165,15 +173,21 @@ class EqualShares:
         return tuple(c for c, _ in self.run(share))
 
     # -- many float runs at once -------------------------------------------------------
-    def outcomes(self, shares):
-        """Winners for each share; certified float batch, exact re-runs where a call was close."""
+    def outcomes(self, shares, certify=False):
+        """Winners for each share; certified float batch, exact re-runs where a call was close.
+
+        With certify=True an outcome may instead be FITS: certain to fit the budget and not to
+        be exhaustive, which is all the add-one walk needs of it (see _certified).
+        """
         shares = [Fraction(s) for s in shares]
-        found = _batch(self, shares)
+        found = _batch(self, shares, certify)
         free = tuple(self.free)
         answers = []
         for share, winners in zip(shares, found):
             if winners is None:
                 answers.append(self.outcome(share))
+            elif winners is FITS:
+                answers.append(FITS)
             else:
                 answers.append(free + tuple(self.candidates[j] for j in winners))
         return answers
@@ -205,7 +219,7 @@ class EqualShares:
                     last = k + chunk if limit is None else min(k + chunk, limit + 1)
                     last = max(last, k + 1)
                     indices = list(range(k, last))
-                    for i, winners in zip(indices, self.outcomes([start + i * step for i in indices])):
+                    for i, winners in zip(indices, self.outcomes([start + i * step for i in indices], True)):
                         known[i] = winners
                     chunk = min(chunk * 2, MAX_CHUNK)
             return known[k]
@@ -213,16 +227,26 @@ class EqualShares:
         def as_chosen(winners):
             return [(c, None) for c in winners]
 
+        def exhaustive(winners):
+            return winners is not FITS and self.exhaustive(as_chosen(winners))
+
+        def overspends(winners):
+            return winners is not FITS and self.spent(as_chosen(winners)) > self.budget
+
         k = 0
-        while not self.exhaustive(as_chosen(outcome(k))):
-            if self.spent(as_chosen(outcome(k + 1))) > self.budget:
+        while not exhaustive(outcome(k)):
+            if overspends(outcome(k + 1)):
                 break
             k += 1
             if start + k * step > self.budget:  # every voter could fund everything alone
                 break
         share = start + k * step
         chosen = self.run(share)  # prices must describe the outcome returned, at its share
-        if tuple(c for c, _ in chosen) != outcome(k):
+        if outcome(k) is FITS:
+            agree = self.spent(chosen) <= self.budget and not self.exhaustive(chosen)
+        else:
+            agree = tuple(c for c, _ in chosen) == outcome(k)
+        if not agree:
             raise AssertionError("float and exact MES disagree")  # pragma: no cover
         self.runs = len(known)
         return chosen, share, k
@@ -449,8 +473,12 @@ def _price_rows(b, w, cost, weight, delta, e1, cost_err, single=False):
     return price, error
 
 
-def _batch(engine, shares):
-    """Float MES outcomes (local candidate indices) per share; None where a call was too close."""
+def _batch(engine, shares, certify=False):
+    """Float MES outcomes (local candidate indices) per share; None where a call was too close.
+
+    With certify=True a row whose outcome is certain, part-way through its run, to fit the
+    budget and not be exhaustive is stopped there, with the result FITS (see _certified).
+    """
     e = engine
     size = len(e.candidates)
     rows = len(shares)
@@ -481,6 +509,13 @@ def _batch(engine, shares):
         "weights": [None] * size,
         "valid": np.zeros(size, dtype=bool),  # weights[j] describes the current classes
         "winners": [],
+        # What the supporters of each project hold (rows x candidates), and a bound on its
+        # error in units of EPS x (supporters x share) on top of the budgets' own.
+        "money": np.array([float(s) for s in shares])[:, None] * e.total[None, :],
+        "money_err": 2.0,
+        "won": np.zeros(size, dtype=bool),
+        "spent": 0.0,
+        "certify": certify,
     }
     state["beta"][:, 1] = state["share"]
     state["size"][1] = groups
@@ -512,9 +547,10 @@ def _split(state, keep):
     """A copy of `state` restricted to rows `keep` (bool mask)."""
     out = {}
     for key, value in state.items():
-        if key in ("beta", "delta", "share", "alive", "crit", "err", "price", "price_err", "lo", "rows", "clean"):
+        if key in ("beta", "delta", "share", "alive", "crit", "err", "price", "price_err", "lo", "rows", "clean",
+                   "money"):
             out[key] = value[keep].copy()
-        elif key in ("cls", "size", "fresh", "valid"):
+        elif key in ("cls", "size", "fresh", "valid", "won"):
             out[key] = value.copy()
         elif key in ("weights", "winners"):
             out[key] = list(value)
@@ -534,6 +570,15 @@ def _advance(e, s, spawned, results):
         nrows = s["rows"].size
         if nrows == 0:
             return
+        if s["certify"]:
+            certain = _certified(e, s)
+            if certain.any():
+                for row in s["rows"][certain]:
+                    results[row] = FITS
+                s_new = _split(s, ~certain)
+                s.clear()
+                s.update(s_new)
+                continue
         alive, fresh, crit, err, lo = s["alive"], s["fresh"], s["crit"], s["err"], s["lo"]
         unsure = np.zeros(nrows, dtype=bool)
         anyalive = alive.any(axis=0)
@@ -602,6 +647,31 @@ def _advance(e, s, spawned, results):
             s.clear()
             s.update(s_new)
         _charge_batch(e, s, int(winners[0]))
+
+
+def _certified(e, s):
+    """Rows whose outcome certainly fits the budget and is not exhaustive.
+
+    Prices only rise within a run, so a project found unaffordable stays unfunded, and what is
+    still funded later is among the projects not yet found unaffordable. If the spending so far
+    plus all of those leaves room for an unfunded project, the outcome fits and is not
+    exhaustive, whatever else the run funds. That is all the add-one walk asks of every share
+    but the last, and it often holds long before the run ends.
+    """
+    alive = s["alive"]
+    room = e.budget_f - s["spent"] - np.einsum("rp,p->r", alive, e.cost_f)
+    unfunded = np.where(alive | s["won"][None, :], np.inf, e.cost_f[None, :]).min(axis=1)
+    certain = room - unfunded >= REL * e.budget_f
+    if certain.all():
+        return certain
+    # Projects not priced since their supporters last paid may have become unaffordable:
+    # the money their supporters hold is kept up to date (see _charge_batch).
+    money_err = s["delta"][:, None] + s["money_err"] * EPS * e.total[None, :] * s["share"][:, None]
+    poor = s["money"] + SAFETY * money_err + REL * e.cost_f[None, :] < e.cost_f[None, :]
+    alive &= ~poor
+    room = e.budget_f - s["spent"] - np.einsum("rp,p->r", alive, e.cost_f)
+    unfunded = np.where(alive | s["won"][None, :], np.inf, e.cost_f[None, :]).min(axis=1)
+    return room - unfunded >= REL * e.budget_f
 
 
 def _class_weights_batch(e, s, j):
@@ -788,6 +858,15 @@ def _charge_batch(e, s, j):
         grown = np.zeros((beta.shape[0], max(s["classes"], 2 * beta.shape[1])))
         grown[:, :beta.shape[1]] = beta
         beta = s["beta"] = grown
+    # What j's supporters pay comes off what they hold for every project they support.
+    pairs, projects, weights = _co_supported(e, j)
+    paid = np.bincount(inverse[pairs] * e.total.size + projects, weights=weights,
+                       minlength=uniq.size * e.total.size).reshape(uniq.size, e.total.size)
+    # (einsum, not @: BLAS would spread this small product over threads that spin on the CPU)
+    s["money"] -= np.einsum("ru,up->rp", np.minimum(beta[:, uniq], price[:, None]), paid)
+    # Each payment min(b, p) is exact; b - p rounds by EPS/2 of b; the sums round by their
+    # length times EPS of the money of the project's supporters.
+    s["money_err"] += pairs.size + 4
     # New budgets: max(b - p, 0); a class paying as a whole is updated in place.
     src = uniq[real]
     dst = target[real]
@@ -816,6 +895,21 @@ def _charge_batch(e, s, j):
     if s["classes"] > 2 * np.count_nonzero(s["size"][:s["classes"]]) + 64:
         _compact(s)
     s["winners"].append(j)
+    s["won"][j] = True
+    s["spent"] += e.cost_f[j]
+
+
+def _co_supported(e, j):
+    """For the groups supporting j (positions in e.sg[j]): each (position, candidate it
+    supports, group weight), flat."""
+    if j not in e.co_supported:
+        groups = e.sg[j]
+        counts = e.group_len[groups]
+        positions = np.repeat(np.arange(groups.size), counts)
+        offsets = np.repeat(e.group_start[groups] - (np.cumsum(counts) - counts), counts)
+        projects = e.group_projects[offsets + np.arange(positions.size)]
+        e.co_supported[j] = (positions, projects, e.group_weight[groups][positions])
+    return e.co_supported[j]
 
 
 def _compact(s):
