@@ -15,6 +15,7 @@ on a shared machine single runs of the same code vary by 15 % or more.
 """
 
 import argparse
+import gc
 import sys
 import time
 from pathlib import Path
@@ -83,6 +84,7 @@ def main():
                 continue
             if rule != "mes" and election.vote_type not in ("approval", "choose-1"):
                 continue  # pabutools' Cost_Sat greedy ranks by supporters, not points
+            gc.collect()  # pabutools' objects from the previous rule are gone: none of its garbage is ours to sweep
             runs = [timed(lambda: count(election, rule, tie_breaking="lexicographic")) for _ in range(max(args.repeat, 1))]
             ours = (min(t[0] for t, _ in runs), min(t[1] for t, _ in runs))
             result = runs[0][1]
@@ -95,6 +97,7 @@ def main():
                 if runner is not None:
                     theirs, outcome = timed(runner)
                     same = "yes" if sorted(p.name for p in outcome) == sorted(result.winners) else "NO"
+                    del runner, outcome  # (its parsed profile: millions of objects for the GC to walk)
             shown = f"{theirs[0]:12.3f} {theirs[1]:8.3f}" if theirs is not None else f"{'-':>12} {'-':>8}"
             speed = f"{theirs[1] / max(ours[1], 1e-6):8.0f}x" if theirs is not None else f"{'-':>9}"
             print(f"{path.stem[:42]:42} {rule:17} {len(election.ballots):7d} {ours[0]:9.3f} {ours[1]:7.3f} {shown} "

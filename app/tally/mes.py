@@ -32,6 +32,14 @@ How it is fast
   prices what all of them need (a pass costs mostly per NumPy call, not per
   number). Chunks of shares double in size, so little work is wasted past the
   stopping point.
+* The walk needs to know, of every share but the last, only that its outcome
+  fits the budget and is not exhaustive. Prices only rise within a run, so a
+  project that has become unaffordable stays unfunded, and everything funded
+  later is among the projects still affordable. Once the spending so far plus
+  the cost of all of those leaves room for an unfunded project, the share is
+  settled (FITS) and its run stops: on the Warsaw files about half way. What
+  each project's supporters hold is kept up to date as they pay, so
+  unaffordable projects are recognised without pricing them.
 
 Exactness: floats only *propose*. Every float value carries a bound on its
 rounding error (budgets accumulate the error of the prices they paid; a
@@ -905,10 +913,10 @@ def _co_supported(e, j):
     if j not in e.co_supported:
         groups = e.sg[j]
         counts = e.group_len[groups]
-        positions = np.repeat(np.arange(groups.size), counts)
+        positions = np.repeat(np.arange(groups.size, dtype=np.int32), counts)
         offsets = np.repeat(e.group_start[groups] - (np.cumsum(counts) - counts), counts)
-        projects = e.group_projects[offsets + np.arange(positions.size)]
-        e.co_supported[j] = (positions, projects, e.group_weight[groups][positions])
+        projects = e.group_projects[offsets + np.arange(positions.size)].astype(np.int32)
+        e.co_supported[j] = (positions, projects, e.group_weight[groups][positions])  # (int32: memory)
     return e.co_supported[j]
 
 
