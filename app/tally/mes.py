@@ -913,10 +913,10 @@ def _co_supported(e, j):
     if j not in e.co_supported:
         groups = e.sg[j]
         counts = e.group_len[groups]
-        positions = np.repeat(np.arange(groups.size, dtype=np.int32), counts)
+        positions = np.repeat(np.arange(groups.size), counts)
         offsets = np.repeat(e.group_start[groups] - (np.cumsum(counts) - counts), counts)
-        projects = e.group_projects[offsets + np.arange(positions.size)].astype(np.int32)
-        e.co_supported[j] = (positions, projects, e.group_weight[groups][positions])  # (int32: memory)
+        projects = e.group_projects[offsets + np.arange(positions.size)]
+        e.co_supported[j] = (positions, projects, e.group_weight[groups][positions])
     return e.co_supported[j]
 
 
