@@ -666,20 +666,20 @@ def _certified(e, s):
     exhaustive, whatever else the run funds. That is all the add-one walk asks of every share
     but the last, and it often holds long before the run ends.
     """
-    alive = s["alive"]
-    room = e.budget_f - s["spent"] - np.einsum("rp,p->r", alive, e.cost_f)
-    unfunded = np.where(alive | s["won"][None, :], np.inf, e.cost_f[None, :]).min(axis=1)
-    certain = room - unfunded >= REL * e.budget_f
+    def settled():
+        alive = s["alive"]
+        room = e.budget_f - s["spent"] - np.einsum("rp,p->r", alive, e.cost_f)
+        unfunded = np.where(alive | s["won"][None, :], np.inf, e.cost_f[None, :]).min(axis=1)
+        return room - unfunded >= REL * e.budget_f
+
+    certain = settled()
     if certain.all():
         return certain
     # Projects not priced since their supporters last paid may have become unaffordable:
     # the money their supporters hold is kept up to date (see _charge_batch).
     money_err = s["delta"][:, None] + s["money_err"] * EPS * e.total[None, :] * s["share"][:, None]
-    poor = s["money"] + SAFETY * money_err + REL * e.cost_f[None, :] < e.cost_f[None, :]
-    alive &= ~poor
-    room = e.budget_f - s["spent"] - np.einsum("rp,p->r", alive, e.cost_f)
-    unfunded = np.where(alive | s["won"][None, :], np.inf, e.cost_f[None, :]).min(axis=1)
-    return room - unfunded >= REL * e.budget_f
+    s["alive"] &= s["money"] + SAFETY * money_err + REL * e.cost_f[None, :] >= e.cost_f[None, :]
+    return settled()
 
 
 def _class_weights_batch(e, s, j):
