@@ -521,8 +521,6 @@ def _batch(engine, shares, certify=False):
         # error in units of EPS x (supporters x share) on top of the budgets' own.
         "money": np.array([float(s) for s in shares])[:, None] * e.total[None, :],
         "money_err": 2.0,
-        "won": np.zeros(size, dtype=bool),
-        "spent": 0.0,
         "certify": certify,
     }
     state["beta"][:, 1] = state["share"]
@@ -558,13 +556,20 @@ def _split(state, keep):
         if key in ("beta", "delta", "share", "alive", "crit", "err", "price", "price_err", "lo", "rows", "clean",
                    "money"):
             out[key] = value[keep].copy()
-        elif key in ("cls", "size", "fresh", "valid", "won"):
+        elif key in ("cls", "size", "fresh", "valid"):
             out[key] = value.copy()
         elif key in ("weights", "winners"):
             out[key] = list(value)
         else:
             out[key] = value
     return out
+
+
+def _restrict(s, keep):
+    """Restrict the batch `s` to rows `keep`, in place (its generator holds on to `s`)."""
+    kept = _split(s, keep)
+    s.clear()
+    s.update(kept)
 
 
 def _advance(e, s, spawned, results):
@@ -583,9 +588,7 @@ def _advance(e, s, spawned, results):
             if certain.any():
                 for row in s["rows"][certain]:
                     results[row] = FITS
-                s_new = _split(s, ~certain)
-                s.clear()
-                s.update(s_new)
+                _restrict(s, ~certain)
                 continue
         alive, fresh, crit, err, lo = s["alive"], s["fresh"], s["crit"], s["err"], s["lo"]
         unsure = np.zeros(nrows, dtype=bool)
@@ -638,9 +641,7 @@ def _advance(e, s, spawned, results):
             unsure |= close & ~certain
         keep = has & ~unsure
         if not keep.all():
-            s_new = _split(s, keep)
-            s.clear()
-            s.update(s_new)
+            _restrict(s, keep)
             best = best[keep]
             if not keep.any():
                 return
@@ -651,9 +652,7 @@ def _advance(e, s, spawned, results):
             spawned.append(part)
         if winners.size > 1:
             first = best == winners[0]
-            s_new = _split(s, first)
-            s.clear()
-            s.update(s_new)
+            _restrict(s, first)
         _charge_batch(e, s, int(winners[0]))
 
 
@@ -666,10 +665,14 @@ def _certified(e, s):
     exhaustive, whatever else the run funds. That is all the add-one walk asks of every share
     but the last, and it often holds long before the run ends.
     """
+    spent = e.cost_f[s["winners"]].sum()
+    won = np.zeros(e.cost_f.size, dtype=bool)
+    won[s["winners"]] = True
+
     def settled():
         alive = s["alive"]
-        room = e.budget_f - s["spent"] - np.einsum("rp,p->r", alive, e.cost_f)
-        unfunded = np.where(alive | s["won"][None, :], np.inf, e.cost_f[None, :]).min(axis=1)
+        room = e.budget_f - spent - np.einsum("rp,p->r", alive, e.cost_f)
+        unfunded = np.where(alive | won[None, :], np.inf, e.cost_f[None, :]).min(axis=1)
         return room - unfunded >= REL * e.budget_f
 
     certain = settled()
@@ -903,8 +906,6 @@ def _charge_batch(e, s, j):
     if s["classes"] > 2 * np.count_nonzero(s["size"][:s["classes"]]) + 64:
         _compact(s)
     s["winners"].append(j)
-    s["won"][j] = True
-    s["spent"] += e.cost_f[j]
 
 
 def _co_supported(e, j):
