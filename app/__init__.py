@@ -4,9 +4,8 @@ import os
 
 from flask import Flask
 
+from app.languages import LANG_PREFIX
 from config import ProductionConfig, config_from_env
-
-LANG_PREFIX = "/<any(kk, ru, en):lang_code>"
 
 
 def create_app(config_class=None):
@@ -22,6 +21,11 @@ def create_app(config_class=None):
 
     from app import i18n, security
     from app.domain.accounts import configure_password_hashing
+    from app.domain.publication import install_freeze_guard
+    from app.web import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
+    install_freeze_guard()
 
     configure_password_hashing(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"],
                                app.config["ARGON2_PARALLELISM"])

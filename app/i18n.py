@@ -2,9 +2,8 @@
 from flask import g, request
 from flask_babel import gettext, ngettext
 
-LANGUAGES = ("kk", "ru", "en")
-DEFAULT_LANGUAGE = "kk"
-LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+from app.languages import DEFAULT_LANGUAGE, LANG_PREFIX, LANGUAGE_NAMES, LANGUAGES  # noqa: F401 (re-exported)
+
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 

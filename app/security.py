@@ -45,11 +45,12 @@ def _has_user():
 
 @login_manager.user_loader
 def load_user(user_id):
+    from app.domain import records
     from app.models import User
 
     try:
         raw_id, version = user_id.split(":")
-        user = db.session.get(User, int(raw_id))
+        user = records.get(User, int(raw_id))
     except (ValueError, AttributeError):
         return None
     # A session from before a password change (or staff re-keying) is no longer valid.

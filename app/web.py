@@ -1,7 +1,28 @@
-"""Glue between domain errors and pages: translated messages on the right form fields."""
-from flask import flash
+"""Glue between the domain and pages: ids in URLs, domain errors on forms and pages, and the
+one shape of every form view."""
+from flask import flash, redirect, render_template, request
+from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter
 
+from app.domain.errors import DomainError, Throttled
+from app.domain.records import MAX_ID
+from app.extensions import db
 from app.i18n import translate
+
+
+class IdConverter(IntegerConverter):
+    """`<id:cycle_id>`: a record id, 1 … 2³¹−1. Anything else matches no route (404), so no
+    view ever asks the database for an id that cannot exist."""
+
+    def __init__(self, map, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, **kwargs)
+
+
+def explain(error):
+    """A domain error's message in the page's language."""
+    return translate(error.message, error.params) if error is not None else ""
 
 
 def show_domain_error(form, error):
@@ -17,13 +38,21 @@ def show_domain_error(form, error):
             else:
                 flash(text, "error")
     if not placed and not error.fields:
-        flash(translate(error.message, error.params), "error")
+        flash(explain(error), "error")
     elif placed and error.fields and error.message and error.code == "validation_failed":
-        flash(translate(error.message, error.params), "error")
+        flash(explain(error), "error")
+
+
+def error_page(error):
+    """The page for a domain refusal (not a resident, wrong phase, no such record…)."""
+    db.session.rollback()
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Throttled) else {}
+    return render_template("errors/error.html", status=error.status,
+                           message=explain(error)), error.status, headers
 
 
 class domain_action:
-    """Run one domain call and commit, the shape of every form view:
+    """Run one domain call and commit:
 
         with domain_action(form) as outcome:
             proposals.submit_proposal(...)
@@ -31,20 +60,18 @@ class domain_action:
             status = outcome.status
 
     A DomainError (raised by the call or by the commit, e.g. the publication freeze) rolls the
-    session back and puts its translated messages on the form's fields."""
+    session back and puts its translated messages on the form's fields (or flashes them)."""
 
     def __init__(self, form=None):
         self.form = form
         self.failed = False
         self.status = 200
+        self.error = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, error, traceback):
-        from app.domain.errors import DomainError
-        from app.extensions import db
-
         if error is None:
             try:
                 db.session.commit()
@@ -55,5 +82,35 @@ class domain_action:
             return False
         db.session.rollback()
         show_domain_error(self.form, error)
-        self.failed, self.status = True, error.status
+        self.failed, self.status, self.error = True, error.status, error
         return True
+
+
+def submit(form, action, success, next_url):
+    """The tail of every form view: validate → one domain call → commit → flash → redirect.
+
+    `action()` makes the domain call; `next_url(result)` says where to go after it succeeded.
+    Returns (redirect response, None) on success, else (None, the status to re-render the form
+    with: 200 for a first GET, 400 for a form that did not validate, the domain error's status)."""
+    if not form.validate_on_submit():
+        return None, (400 if request.method == "POST" else 200)
+    with domain_action(form) as outcome:
+        result = action()
+    if outcome.failed:
+        return None, outcome.status
+    if success:
+        flash(success, "success")
+    return redirect(next_url(result)), None
+
+
+def post_action(action, success, next_url, form=None):
+    """A button that posts one domain call (withdraw, publish the protocol…): commit, flash,
+    and go back to `next_url` either way (the domain's refusal is flashed)."""
+    if form is not None and not form.validate_on_submit():
+        flash(_("The form has expired. Please go back, reload the page and try again."), "error")
+        return redirect(next_url)
+    with domain_action(form) as outcome:
+        action()
+    if not outcome.failed and success:
+        flash(success, "success")
+    return redirect(next_url)

@@ -108,7 +108,7 @@ def conclude_all(app, ids, staff_id, skip=()):
 
 
 def publish(app, ids, staff_id):
-    from app.domain.publication import publish as do_publish
+    from app.domain.lifecycle import publish as do_publish
     from app.models import Cycle, User
 
     with app.app_context():

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from app.domain import counting, phases
+from app.domain import access, counting, lifecycle, phases
 from app.extensions import db
 from app.models import Ballot, Cycle, Proposal, ProposalResult, User
 from tests.voting_helpers import residents, unit, write_ballot
@@ -23,7 +23,7 @@ def author(app, territories):
 def close(app, cycle_id, staff_id):
     with app.app_context():
         cycle = db.session.get(Cycle, cycle_id)
-        phases.advance(cycle, db.session.get(User, staff_id), "closed")
+        lifecycle.advance(cycle, db.session.get(User, staff_id), "closed")
         db.session.commit()
 
 
@@ -226,7 +226,7 @@ def test_counts_are_visible_to_staff_from_closed_and_to_everyone_once_published(
         seen = {}
         for phase in ("voting", "closed", "published"):
             cycle.phase = phase
-            seen[phase] = tuple(counting.counts_visible_to(u, cycle) for u in (staff, other, person, None))
+            seen[phase] = tuple(access.counts_visible_to(u, cycle) for u in (staff, other, person, None))
         assert seen == {"voting": (False, False, False, False), "closed": (True, False, False, False),
                         "published": (True, True, True, True)}
 

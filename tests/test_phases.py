@@ -1,6 +1,6 @@
 import pytest
 
-from app.domain import phases
+from app.domain import lifecycle, phases
 from app.domain.errors import Conflict, NotAllowed
 from app.extensions import db
 from app.models import AuditEntry, Cycle, User
@@ -11,11 +11,11 @@ def test_phase_moves_forward_one_step_and_is_logged(app, make_cycle, make_user):
     staff_id, _ = make_user(role="staff", territory="750000000")
     with app.app_context():
         cycle, staff = db.session.get(Cycle, cycle_id), db.session.get(User, staff_id)
-        phases.advance(cycle, staff, "proposals")
+        lifecycle.advance(cycle, staff, "proposals")
         with pytest.raises(Conflict):
-            phases.advance(cycle, staff, "voting")  # skipping review
+            lifecycle.advance(cycle, staff, "voting")  # skipping review
         with pytest.raises(Conflict):
-            phases.advance(cycle, staff, "draft")  # backwards
+            lifecycle.advance(cycle, staff, "draft")  # backwards
         db.session.commit()
         assert cycle.phase == "proposals"
         assert [(c.from_phase, c.to_phase) for c in cycle.phase_changes] == [("draft", "proposals")]
@@ -31,7 +31,7 @@ def test_staff_of_another_territory_cannot_move_phases(app, make_cycle, make_use
         cycle = db.session.get(Cycle, cycle_id)
         for user_id in (other_staff, district_staff, resident):
             with pytest.raises(NotAllowed):
-                phases.advance(cycle, db.session.get(User, user_id), "proposals")
+                lifecycle.advance(cycle, db.session.get(User, user_id), "proposals")
         assert cycle.phase == "draft"
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 from app.domain.conclusions import record_conclusion
 from app.domain.errors import Conflict
 from app.domain.open_data import compute_digest, digest_payload_from_json, results_document
-from app.domain.publication import publish as publish_cycle
+from app.domain.lifecycle import publish as publish_cycle
 from app.extensions import db
 from app.models import (Ballot, Conclusion, Cycle, ImplementationUpdate, PhaseChange, Proposal,
                         ProposalResult, User)

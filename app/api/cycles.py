@@ -10,8 +10,8 @@ from app.api.openapi import I18N, _error_responses, _json, register_paths
 from app.domain import cycles as cycle_domain
 from app import notifications
 from app.extensions import db
+from app.languages import LANGUAGES
 
-LANGS = ("kk", "ru", "en")
 
 
 def _iso(moment):
@@ -55,7 +55,7 @@ def _i18n(body, name):
     if value is None:
         return {}
     out = {}
-    for lang in LANGS:
+    for lang in LANGUAGES:
         text = value.get(lang)
         if text is not None and not isinstance(text, str):
             raise _invalid(f"{name}.{lang}", _("This field has the wrong type."))
@@ -119,13 +119,13 @@ def create_cycle():
     return {"id": cycle.id}, 201
 
 
-@bp.get("/cycles/<int:cycle_id>")
+@bp.get("/cycles/<id:cycle_id>")
 @optional_token
 def get_cycle(cycle_id):
     return cycle_json(cycle_domain.get_cycle(cycle_id, g.api_user), str(get_locale()))
 
 
-@bp.patch("/cycles/<int:cycle_id>")
+@bp.patch("/cycles/<id:cycle_id>")
 @token_required
 def update_cycle(cycle_id):
     body = json_body()
@@ -135,7 +135,7 @@ def update_cycle(cycle_id):
     return cycle_json(cycle, str(get_locale()))
 
 
-@bp.post("/cycles/<int:cycle_id>/phase")
+@bp.post("/cycles/<id:cycle_id>/phase")
 @token_required
 def move_phase(cycle_id):
     body = json_body(required=("phase",))

@@ -4,6 +4,7 @@ Kept beside the code it describes; tests/test_api.py checks that every API route
 map is described here and that nothing described is missing from the URL map.
 """
 from app.api import bp
+from app.languages import LANGUAGES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -18,7 +19,7 @@ def _json(schema):
 
 
 I18N = {"type": "object", "properties": {lang: {"type": "string", "nullable": True}
-                                         for lang in ("kk", "ru", "en")}}
+                                         for lang in LANGUAGES}}
 
 COMPONENTS = {
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -6,6 +6,7 @@ from flask_babel import get_locale, gettext as _
 
 from app.api import bp
 from app.api.common import ApiError, field, json_body, optional_token, token_required
+from app.languages import LANGUAGES
 from app.api.cycles import _moment
 from app.api.openapi import I18N, _error_responses, _json, register_paths
 from app.domain import cycles as cycle_domain, proposals as proposal_domain
@@ -50,7 +51,7 @@ def _number(body, name):
     return value
 
 
-@bp.get("/cycles/<int:cycle_id>/proposals")
+@bp.get("/cycles/<id:cycle_id>/proposals")
 @optional_token
 def list_proposals(cycle_id):
     cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
@@ -64,7 +65,7 @@ def list_proposals(cycle_id):
     return [proposal_summary(p) for p in items]
 
 
-@bp.post("/cycles/<int:cycle_id>/proposals")
+@bp.post("/cycles/<id:cycle_id>/proposals")
 @token_required
 def submit_proposal(cycle_id):
     body = json_body()
@@ -81,13 +82,13 @@ def submit_proposal(cycle_id):
     return {"id": proposal.id}, 201
 
 
-@bp.get("/proposals/<int:proposal_id>")
+@bp.get("/proposals/<id:proposal_id>")
 @optional_token
 def get_proposal(proposal_id):
     return proposal_json(proposal_domain.get_proposal(proposal_id, g.api_user))
 
 
-@bp.post("/proposals/<int:proposal_id>/review")
+@bp.post("/proposals/<id:proposal_id>/review")
 @token_required
 def review_proposal(proposal_id):
     body = json_body(required=("decision",))
@@ -136,7 +137,7 @@ register_paths({
                                      "title": {"type": "string"}, "description": {"type": "string"},
                                      "category": _CATEGORY, "cost": {"type": "integer", "minimum": 1},
                                      "address": {"type": "string"}, "latitude": {"type": "number"},
-                                     "language": {"type": "string", "enum": ["kk", "ru", "en"],
+                                     "language": {"type": "string", "enum": list(LANGUAGES),
                                                   "description": "language the text is written in; "
                                                                  "default: Accept-Language"},
                                      "longitude": {"type": "number"}}})},

@@ -8,32 +8,33 @@ from app import notifications
 from app.api import bp
 from app.api.common import ApiError, field, json_body, optional_token, token_required
 from app.api.openapi import ERROR, _error_responses, _json, register_paths
-from app.domain import conclusions, open_data, publication
+from app import downloads
+from app.domain import access, conclusions, lifecycle, open_data, records
 from app.extensions import db
+from app.languages import LANGUAGES
 from app.models import Cycle, Proposal
-from app.results import routes as pages
 
 
 def _cycle_or_404(cycle_id):
-    cycle = db.session.get(Cycle, cycle_id)
-    access = open_data.results_access(g.api_user, cycle)
-    if access == "missing":
+    cycle = records.get(Cycle, cycle_id)
+    seen_as = access.results_access(g.api_user, cycle)
+    if seen_as == "missing":
         raise ApiError(404, "not_found", _("This page does not exist."))
-    if access == "forbidden":
+    if seen_as == "forbidden":
         raise ApiError(403, "forbidden", _("The results of this cycle are not published yet."))
     return cycle
 
 
-@bp.get("/cycles/<int:cycle_id>/results")
+@bp.get("/cycles/<id:cycle_id>/results")
 @optional_token
 def cycle_results(cycle_id):
     return open_data.results_document(_cycle_or_404(cycle_id), str(get_locale()))
 
 
-@bp.put("/proposals/<int:proposal_id>/conclusion")
+@bp.put("/proposals/<id:proposal_id>/conclusion")
 @token_required
 def put_conclusion(proposal_id):
-    proposal = db.session.get(Proposal, proposal_id)
+    proposal = records.get(Proposal, proposal_id)
     if proposal is None:
         raise ApiError(404, "not_found", _("This page does not exist."))
     body = json_body()
@@ -57,39 +58,39 @@ def put_conclusion(proposal_id):
             "missing_languages": conclusions.missing_languages(conclusion)}
 
 
-@bp.post("/cycles/<int:cycle_id>/publish")
+@bp.post("/cycles/<id:cycle_id>/publish")
 @token_required
 def publish_cycle(cycle_id):
-    cycle = db.session.get(Cycle, cycle_id)
+    cycle = records.get(Cycle, cycle_id)
     if cycle is None:
         raise ApiError(404, "not_found", _("This page does not exist."))
-    publication.publish(cycle, g.api_user)
+    lifecycle.publish(cycle, g.api_user)
     db.session.commit()
     notifications.notify_cycle_published(cycle)
     return {"id": cycle.id, "phase": cycle.phase, "published_at": cycle.published_at.isoformat(),
             "results_digest": cycle.results_digest}
 
 
-@bp.get("/cycles/<int:cycle_id>/results.csv")
+@bp.get("/cycles/<id:cycle_id>/results.csv")
 @optional_token
 def results_csv(cycle_id):
-    return pages.csv_response(_cycle_or_404(cycle_id))
+    return downloads.results_csv(_cycle_or_404(cycle_id))
 
 
-@bp.get("/cycles/<int:cycle_id>/ballots.pb")
+@bp.get("/cycles/<id:cycle_id>/ballots.pb")
 @optional_token
 def ballots_pb(cycle_id):
-    return pages.pb_response(_cycle_or_404(cycle_id))
+    return downloads.ballots_pb(_cycle_or_404(cycle_id))
 
 
 @bp.get("/feed.atom")
 def feed():
-    return pages.feed_response()
+    return downloads.atom_feed()
 
 
 @bp.get("/territories/<territory_code>/feed.atom")
 def territory_feed(territory_code):
-    return pages.feed_response(territory_code)
+    return downloads.atom_feed(territory_code)
 
 
 I18N_REF = {"$ref": "#/components/schemas/I18nText"}
@@ -180,14 +181,14 @@ register_paths({
                       **_error_responses(403, 404)}}},
     "/feed.atom": {"get": {
         "summary": "Atom feed of published results (also at /feed.atom)",
-        "parameters": [{"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["kk", "ru", "en"]}}],
+        "parameters": [{"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(LANGUAGES)}}],
         "responses": {"200": {"description": "Atom 1.0",
                               "content": {"application/atom+xml": {"schema": {"type": "string"}}}}}}},
     "/territories/{territory_code}/feed.atom": {"get": {
         "summary": "Atom feed of published results of a unit and the units inside it",
         "parameters": [{"name": "territory_code", "in": "path", "required": True,
                         "schema": {"type": "string", "pattern": "^[0-9]{9}$"}},
-                       {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["kk", "ru", "en"]}}],
+                       {"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(LANGUAGES)}}],
         "responses": {"200": {"description": "Atom 1.0",
                               "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
                       **_error_responses(404)}}},

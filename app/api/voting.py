@@ -16,7 +16,7 @@ def ballot_json(ballot):
             "updated_at": ballot.updated_at.isoformat() if ballot.updated_at else None}
 
 
-@bp.put("/cycles/<int:cycle_id>/ballot")
+@bp.put("/cycles/<id:cycle_id>/ballot")
 @token_required
 def put_ballot(cycle_id):
     body = json_body()
@@ -33,7 +33,7 @@ def put_ballot(cycle_id):
     return answer
 
 
-@bp.get("/cycles/<int:cycle_id>/ballot")
+@bp.get("/cycles/<id:cycle_id>/ballot")
 @token_required
 def get_ballot(cycle_id):
     cycle = voting.get_cycle(cycle_id)

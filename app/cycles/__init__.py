@@ -1,8 +1,6 @@
+"""Public pages of cycles and proposals, and the resident's own proposals."""
 from flask import Blueprint
 
 bp = Blueprint("cycles", __name__)
 
 from app.cycles import routes  # noqa: E402,F401
-from app.cycles.labels import label_context  # noqa: E402
-
-bp.app_context_processor(label_context)

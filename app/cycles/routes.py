@@ -1,39 +1,24 @@
 """Public pages of cycles and proposals, and the resident's own proposals."""
 import math
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import abort, current_app, flash, render_template, request, send_from_directory, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app.cycles import bp
 from app.cycles.forms import ProposalForm, WithdrawForm
-from app.cycles.labels import CATEGORY_LABELS, PHASE_LABELS, STATUS_LABELS, parse_float, parse_int
-from app.domain import cycles as cycle_domain, phases, proposals as proposal_domain
-from app.domain.errors import DomainError
-from app.domain.permissions import is_resident_of, is_staff_of
-from app.extensions import db
-from app.web import domain_action, show_domain_error
+from app.domain import access, cycles as cycle_domain, proposals as proposal_domain
+from app.domain.permissions import is_staff_of
+from app.form_values import parse_float, parse_int
+from app.labels import CATEGORY_LABELS, PHASE_LABELS, STATUS_LABELS
+from app.web import post_action, submit
 
 PER_PAGE = 20
 
 
 def _viewer():
     return current_user if current_user.is_authenticated else None
-
-
-def _cycle_or_404(cycle_id):
-    try:
-        return cycle_domain.get_cycle(cycle_id, _viewer())
-    except DomainError:
-        abort(404)
-
-
-def _proposal_or_404(proposal_id):
-    try:
-        return proposal_domain.get_proposal(proposal_id, _viewer())
-    except DomainError:
-        abort(404)
 
 
 def _page_arg():
@@ -67,9 +52,9 @@ def index():
     return render_template("cycles/index.html", cycles=cycles, phase=phase)
 
 
-@bp.route("/cycles/<int:cycle_id>")
+@bp.route("/cycles/<id:cycle_id>")
 def cycle(cycle_id):
-    cycle = _cycle_or_404(cycle_id)
+    cycle = cycle_domain.get_cycle(cycle_id, _viewer())
     category = request.args.get("category") or None
     status = request.args.get("status") or None
     category = category if category in CATEGORY_LABELS else None
@@ -79,66 +64,51 @@ def cycle(cycle_id):
     items, total = proposal_domain.search_proposals(cycle, category=category, status=status, q=q,
                                                     page=page, per_page=PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
-    can_propose = phases.allows(cycle, "submit_proposal") and (
-        not current_user.is_authenticated or is_resident_of(current_user, cycle.territory))
+    viewer = _viewer()
     return render_template("cycles/cycle.html", cycle=cycle, proposals=items, total=total, page=page,
                            pages=pages, category=category, status=status, q=q or "",
-                           can_propose=can_propose, locale=str(get_locale()),
-                           is_staff=is_staff_of(_viewer(), cycle.territory))
+                           propose=access.ask(proposal_domain.require_can_submit, viewer, cycle),
+                           protocol_visible=access.protocol_visible_to(viewer, cycle),
+                           locale=str(get_locale()), is_staff=is_staff_of(viewer, cycle.territory))
 
 
-@bp.route("/cycles/<int:cycle_id>/proposals/new", methods=["GET", "POST"])
+@bp.route("/cycles/<id:cycle_id>/proposals/new", methods=["GET", "POST"])
 @login_required
 def new_proposal(cycle_id):
-    cycle = _cycle_or_404(cycle_id)
+    cycle = cycle_domain.get_cycle(cycle_id, current_user)
     form = ProposalForm()
     form.category.choices = _category_choices(cycle)
-    status = 200
-    if form.validate_on_submit():
-        with domain_action(form) as outcome:
-            proposal = proposal_domain.submit_proposal(
-                current_user, cycle, _proposal_values(form), photos=_uploads(form),
-                upload_dir=current_app.config["UPLOAD_DIR"], language=str(get_locale()))
-        if outcome.failed:
-            status = outcome.status
-        else:
-            flash(_("Your proposal has been submitted. The Expert Council will review it."), "success")
-            return redirect(url_for("cycles.proposal", proposal_id=proposal.id))
-    elif request.method == "POST":
-        status = 400
-    elif not phases.allows(cycle, "submit_proposal"):
-        flash(_("This cycle is not taking proposals now."), "error")
-        status = 409
-    elif not is_resident_of(current_user, cycle.territory):
-        flash(_("Only residents of this territory can do this."), "error")
-        status = 403
-    return render_template("cycles/proposal_form.html", form=form, cycle=cycle, proposal=None), status
+    done, status = submit(
+        form, lambda: proposal_domain.submit_proposal(
+            current_user, cycle, _proposal_values(form), photos=_uploads(form),
+            upload_dir=current_app.config["UPLOAD_DIR"], language=str(get_locale())),
+        _("Your proposal has been submitted. The Expert Council will review it."),
+        lambda proposal: url_for("cycles.proposal", proposal_id=proposal.id))
+    if done:
+        return done
+    refused = access.refusal(proposal_domain.require_can_submit, current_user, cycle)
+    if request.method == "GET" and refused:
+        status = refused.status
+    return render_template("cycles/proposal_form.html", form=form, cycle=cycle, proposal=None,
+                           refused=refused), status
 
 
-@bp.route("/proposals/<int:proposal_id>")
+@bp.route("/proposals/<id:proposal_id>")
 def proposal(proposal_id):
-    proposal = _proposal_or_404(proposal_id)
     viewer = _viewer()
-    is_author = viewer is not None and viewer.id == proposal.author_id
+    proposal = proposal_domain.get_proposal(proposal_id, viewer)
     return render_template("cycles/proposal.html", proposal=proposal, cycle=proposal.cycle,
-                           is_author=is_author, withdraw_form=WithdrawForm(),
-                           can_edit=is_author and _editable(proposal),
-                           can_withdraw=is_author and proposal.status != "withdrawn"
-                           and phases.allows(proposal.cycle, "edit_proposal"),
-                           is_staff=is_staff_of(viewer, proposal.cycle.territory))
+                           is_author=viewer is not None and viewer.id == proposal.author_id,
+                           withdraw_form=WithdrawForm(),
+                           can_edit=access.allowed(proposal_domain.require_can_edit, viewer, proposal),
+                           can_withdraw=access.allowed(proposal_domain.require_can_withdraw, viewer, proposal),
+                           can_review=access.allowed(proposal_domain.require_can_review, viewer, proposal))
 
 
-def _editable(proposal):
-    if proposal.status == "withdrawn":
-        return False
-    return phases.allows(proposal.cycle, "edit_proposal") or (
-        proposal.status == "revision_requested" and phases.allows(proposal.cycle, "revise_proposal"))
-
-
-@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@bp.route("/proposals/<id:proposal_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_proposal(proposal_id):
-    proposal = _proposal_or_404(proposal_id)
+    proposal = proposal_domain.get_proposal(proposal_id, current_user)
     if proposal.author_id != current_user.id:
         abort(403)
     form = ProposalForm(obj=proposal if request.method == "GET" else None)
@@ -148,41 +118,32 @@ def edit_proposal(proposal_id):
         form.cost.data = str(proposal.cost)
         form.latitude.data = "" if proposal.latitude is None else str(proposal.latitude)
         form.longitude.data = "" if proposal.longitude is None else str(proposal.longitude)
-    status = 200
-    if form.validate_on_submit():
-        remove = [parse_int(v) for v in request.form.getlist("remove_photo")]
-        with domain_action(form) as outcome:
-            proposal_domain.update_proposal(current_user, proposal, _proposal_values(form), photos=_uploads(form),
-                                            remove_photo_ids=[r for r in remove if isinstance(r, int)],
-                                            upload_dir=current_app.config["UPLOAD_DIR"])
-        if outcome.failed:
-            status = outcome.status
-        else:
-            flash(_("Your changes have been saved."), "success")
-            return redirect(url_for("cycles.proposal", proposal_id=proposal.id))
-    elif request.method == "POST":
-        status = 400
-    elif not _editable(proposal):
-        flash(_("Proposals can no longer be edited: the review has started."), "error")
-        status = 409
-    return render_template("cycles/proposal_form.html", form=form, cycle=proposal.cycle, proposal=proposal), status
+
+    def save():
+        removed = [parse_int(v) for v in request.form.getlist("remove_photo")]
+        return proposal_domain.update_proposal(
+            current_user, proposal, _proposal_values(form), photos=_uploads(form),
+            remove_photo_ids=[r for r in removed if isinstance(r, int)],
+            upload_dir=current_app.config["UPLOAD_DIR"])
+
+    done, status = submit(form, save, _("Your changes have been saved."),
+                          lambda _proposal: url_for("cycles.proposal", proposal_id=proposal.id))
+    if done:
+        return done
+    refused = access.refusal(proposal_domain.require_can_edit, current_user, proposal)
+    if request.method == "GET" and refused:
+        status = refused.status
+    return render_template("cycles/proposal_form.html", form=form, cycle=proposal.cycle, proposal=proposal,
+                           refused=refused), status
 
 
-@bp.route("/proposals/<int:proposal_id>/withdraw", methods=["POST"])
+@bp.route("/proposals/<id:proposal_id>/withdraw", methods=["POST"])
 @login_required
 def withdraw_proposal(proposal_id):
-    proposal = _proposal_or_404(proposal_id)
-    form = WithdrawForm()
-    if form.validate_on_submit():
-        try:
-            proposal_domain.withdraw_proposal(current_user, proposal)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(None, error)
-        else:
-            flash(_("The proposal has been withdrawn."), "info")
-    return redirect(url_for("cycles.proposal", proposal_id=proposal.id))
+    proposal = proposal_domain.get_proposal(proposal_id, current_user)
+    return post_action(lambda: proposal_domain.withdraw_proposal(current_user, proposal),
+                       _("The proposal has been withdrawn."),
+                       url_for("cycles.proposal", proposal_id=proposal.id), form=WithdrawForm())
 
 
 @bp.route("/my/proposals")
@@ -191,23 +152,19 @@ def my_proposals():
     return render_template("cycles/my_proposals.html", proposals=proposal_domain.proposals_of(current_user))
 
 
-@bp.route("/cycles/<int:cycle_id>/protocol")
+@bp.route("/cycles/<id:cycle_id>/protocol")
 def protocol(cycle_id):
-    cycle = _cycle_or_404(cycle_id)
-    is_staff = is_staff_of(_viewer(), cycle.territory)
-    if cycle.protocol_published_at is None and not is_staff:
+    cycle = cycle_domain.get_cycle(cycle_id, _viewer())
+    if not access.protocol_visible_to(_viewer(), cycle):
         abort(404)
     listed = [p for p in cycle.proposals if p.status != "withdrawn"]
     return render_template("cycles/protocol.html", cycle=cycle, proposals=listed, draft=cycle.protocol_published_at is None)
 
 
-@bp.route("/proposals/<int:proposal_id>/photos/<filename>")
+@bp.route("/proposals/<id:proposal_id>/photos/<filename>")
 def photo(proposal_id, filename):
-    proposal = _proposal_or_404(proposal_id)
-    try:
-        proposal_domain.photo_of(proposal.id, filename)
-    except DomainError:
-        abort(404)
+    proposal = proposal_domain.get_proposal(proposal_id, _viewer())
+    proposal_domain.photo_of(proposal.id, filename)
     response = send_from_directory(current_app.config["UPLOAD_DIR"], filename, mimetype="image/jpeg")
     response.headers["Cache-Control"] = ("public, max-age=86400" if proposal_domain.is_public(proposal)
                                          else "private, no-store")

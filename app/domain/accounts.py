@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from app.domain import records
 from app.domain.errors import N_, Conflict, FieldErrors, NotFound, Np_
 from app.domain.iin import InvalidIIN, iin_digest, normalise, validate_adult_iin
 from app.extensions import db
@@ -186,7 +187,7 @@ def user_for_token(token):
 
 
 def get_user(user_id):
-    user = db.session.get(User, user_id)
+    user = records.get(User, user_id)
     if user is None:
         raise NotFound("user_not_found", N_("No such account."))
     return user

@@ -16,8 +16,8 @@ from app.domain.permissions import require_staff_of
 from app.extensions import db
 from app.models import (Conclusion, Decision, ImplementationStatus, ImplementationUpdate, Phase,
                         ProposalStatus)
+from app.languages import LANGUAGES
 
-LANGS = ("kk", "ru", "en")
 MAX_JUSTIFICATION = 5000
 MAX_NOTE = 1000
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -36,8 +36,8 @@ def require_not_published(cycle):
 def missing_languages(conclusion):
     """The languages a conclusion's justification has no text in (kk, ru, en order)."""
     if conclusion is None:
-        return list(LANGS)
-    return [lang for lang in LANGS if not (getattr(conclusion, f"justification_{lang}") or "").strip()]
+        return list(LANGUAGES)
+    return [lang for lang in LANGUAGES if not (getattr(conclusion, f"justification_{lang}") or "").strip()]
 
 
 def needs_justification(decision, result):
@@ -56,7 +56,7 @@ def _clean_justification(errors, justification):
         errors.add("justification", N_("The justification must give texts by language (kk, ru, en)."))
         return {}
     cleaned = {}
-    for lang in LANGS:
+    for lang in LANGUAGES:
         text = justification.get(lang)
         if text is None:
             text = ""
@@ -93,20 +93,25 @@ def document_path(conclusion, upload_dir):
     return Path(upload_dir) / "conclusions" / conclusion.document_filename
 
 
+def require_can_conclude(staff, proposal):
+    """Staff of the territory, after the count and before publication, on an admitted proposal."""
+    require_staff_of(staff, proposal.cycle.territory)
+    require_not_published(proposal.cycle)
+    phases.require(proposal.cycle, "conclude")
+    if proposal.status != ProposalStatus.ADMITTED.value:
+        raise Conflict("not_admitted", N_("Only proposals admitted to voting receive a conclusion."))
+    if proposal.result is None:
+        raise Conflict("not_counted", N_("The votes for this proposal have not been counted."))
+
+
 def record_conclusion(staff, proposal, decision, justification, document=None, document_number=None,
                       document_date=None, upload_dir=None, now=None):
     """Record (or replace, until publication) the akimat's conclusion on an admitted proposal."""
     if proposal is None:
         raise NotFound("not_found", N_("This proposal does not exist."))
     cycle = proposal.cycle
-    require_staff_of(staff, cycle.territory)
-    require_not_published(cycle)
-    phases.require(cycle, "conclude")
-    if proposal.status != ProposalStatus.ADMITTED.value:
-        raise Conflict("not_admitted", N_("Only proposals admitted to voting receive a conclusion."))
+    require_can_conclude(staff, proposal)
     result = proposal.result
-    if result is None:
-        raise Conflict("not_counted", N_("The votes for this proposal have not been counted."))
 
     errors = FieldErrors()
     if decision not in (Decision.APPROVED.value, Decision.NOT_APPROVED.value):
@@ -159,7 +164,7 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
         conclusion = Conclusion(proposal=proposal)
         db.session.add(conclusion)
     conclusion.decision = decision
-    for lang in LANGS:
+    for lang in LANGUAGES:
         setattr(conclusion, f"justification_{lang}", texts.get(lang, ""))
     if data is not None:
         conclusion.document_filename = store_document(data, upload_dir)
@@ -175,17 +180,22 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
     return conclusion
 
 
+def require_can_track(staff, proposal):
+    """Staff of the territory add implementation updates to approved proposals once published."""
+    if not phases.allows(proposal.cycle, "track_implementation"):
+        raise Conflict("wrong_phase", N_("Implementation is tracked once the results are published."))
+    if proposal.conclusion is None or proposal.conclusion.decision != Decision.APPROVED.value:
+        raise Conflict("not_approved",
+                       N_("Implementation is tracked only for proposals approved for implementation."))
+    require_staff_of(staff, proposal.cycle.territory)
+
+
 def add_implementation_update(staff, proposal, status, on_date=None, note="", now=None):
     """A step in carrying out an approved proposal of a published cycle (append-only)."""
     if proposal is None:
         raise NotFound("not_found", N_("This proposal does not exist."))
     cycle = proposal.cycle
-    require_staff_of(staff, cycle.territory)
-    if not phases.allows(cycle, "track_implementation"):
-        raise Conflict("wrong_phase", N_("Implementation is tracked once the results are published."))
-    if proposal.conclusion is None or proposal.conclusion.decision != Decision.APPROVED.value:
-        raise Conflict("not_approved",
-                       N_("Implementation is tracked only for proposals approved for implementation."))
+    require_can_track(staff, proposal)
     errors = FieldErrors()
     statuses = [s.value for s in ImplementationStatus]
     if status not in statuses:

@@ -13,8 +13,6 @@ from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, select, update
 
-from app.domain import phases
-from app.domain.permissions import is_staff_of
 from app.extensions import db
 from app.models import (Ballot, BallotItem, CountingRule, Cycle, Proposal, ProposalResult,
                         ProposalStatus, Territory)
@@ -32,14 +30,6 @@ def minimum_voters(min_voters):
 def is_eligible(distinct_voters_from_territory, min_voters):
     """True when enough residents of the unit voted for a proposal for it to be implemented."""
     return distinct_voters_from_territory >= minimum_voters(min_voters)
-
-
-def counts_visible_to(user, cycle):
-    """Counts are secret while voting: staff of the territory see them from `closed`, everyone
-    once `published`."""
-    if phases.allows(cycle, "see_counts_public"):
-        return True
-    return phases.allows(cycle, "see_counts_staff") and is_staff_of(user, cycle.territory)
 
 
 @dataclass
@@ -129,7 +119,7 @@ def compute_count(cycle):
 
 
 def count_cycle(cycle, now=None):
-    """Count and store the result (called by phases.advance on entering `closed`). Idempotent:
+    """Count and store the result (called by lifecycle.advance on entering `closed`). Idempotent:
     counting again replaces the stored rows with the same figures."""
     now = now or datetime.now(timezone.utc)
     # Write to the cycle row before reading any ballot: this waits for ballots in flight (they
@@ -185,7 +175,7 @@ def recount(cycle):
 def turnout(cycle):
     """Staff statistics: voters, ballots by home unit (with the share of its population where
     known), and the stored votes per proposal. Only for counted cycles: callers check
-    counts_visible_to first."""
+    access.counts_visible_to first."""
     by_unit = db.session.execute(
         select(Territory, func.count(Ballot.id))
         .join(Ballot, Ballot.territory_id == Territory.id)

@@ -8,15 +8,15 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from app.domain import audit, phases
+from app.domain import audit, lifecycle, phases, records
 from app.domain.errors import N_, FieldErrors, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_staff_of
 from app.extensions import db
 from app.models import BallotStyle, Category, CountingRule, Cycle, Phase, Territory
 from app.models.cycle import NATIONAL_MIN_VOTERS
+from app.languages import LANGUAGES
 
-LANGS = ("kk", "ru", "en")
-TEXT_FIELDS = tuple(f"title_{lang}" for lang in LANGS) + tuple(f"description_{lang}" for lang in LANGS)
+TEXT_FIELDS = tuple(f"title_{lang}" for lang in LANGUAGES) + tuple(f"description_{lang}" for lang in LANGUAGES)
 SCHEDULE_FIELDS = ("proposals_open", "proposals_close", "voting_open", "voting_close")
 # Rules of the vote and the count: frozen once voting opens.
 SETTINGS_FIELDS = ("year", "budget", "max_project_cost", "categories", "ballot_style", "max_choices",
@@ -29,11 +29,6 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
 MAX_TENGE = 10**15
 MAX_MIN_VOTERS = 1_000_000
-MAX_ID = 2**31 - 1  # ids beyond the column's range simply do not exist
-
-
-def valid_id(value):
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _is_int(value):
@@ -43,7 +38,7 @@ def _is_int(value):
 def _validate(values):
     """Check a complete set of cycle values; raises ValidationFailed naming every bad field."""
     errors = FieldErrors()
-    for lang in LANGS:
+    for lang in LANGUAGES:
         title = values.get(f"title_{lang}")
         if not isinstance(title, str) or not title.strip():
             errors.add(f"title_{lang}", N_("Enter the title in every language."))
@@ -160,12 +155,12 @@ def update_cycle(actor, cycle, changes):
 
 def move_phase(actor, cycle, to_phase, now=None):
     """The staff's phase button and the API's phase endpoint: one step forward, logged."""
-    return phases.advance(cycle, actor, to_phase, now=now)
+    return lifecycle.advance(cycle, actor, to_phase, now=now)
 
 
 def get_cycle(cycle_id, viewer=None):
     """A cycle the viewer may see: drafts only for staff of the territory."""
-    cycle = db.session.get(Cycle, cycle_id) if valid_id(cycle_id) else None
+    cycle = records.get(Cycle, cycle_id)
     if cycle is None or (cycle.phase == Phase.DRAFT.value and not is_staff_of(viewer, cycle.territory)):
         raise NotFound("cycle_not_found", N_("There is no such cycle."))
     return cycle

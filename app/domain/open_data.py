@@ -28,8 +28,8 @@ import json
 from app.extensions import db
 from app.models import (Ballot, BallotStyle, CountingRule, ImplementationUpdate, Proposal,
                         ProposalStatus)
+from app.languages import LANGUAGES
 
-LANGS = ("kk", "ru", "en")
 # Our rule names -> (Pabulib META `rule`, the engine's key for `python -m app.tally --rule`).
 PABULIB_RULE = {CountingRule.GREEDY.value: ("greedy", "greedy"),
                 CountingRule.MES.value: ("equalshares/add1", "mes")}
@@ -46,7 +46,7 @@ def counted_proposals(cycle):
 
 
 def justification_i18n(conclusion):
-    return {lang: (getattr(conclusion, f"justification_{lang}") or None) for lang in LANGS}
+    return {lang: (getattr(conclusion, f"justification_{lang}") or None) for lang in LANGUAGES}
 
 
 def localized_justification(conclusion, lang):
@@ -213,20 +213,3 @@ def ballots_pb(cycle, key):
                         vote_type="choose-1" if single else "approval", meta=meta)
     election.project_columns = ["project_id", "cost", "votes", "name", "category", "selected"]
     return write(election)
-
-
-def results_access(user, cycle):
-    """Who sees a cycle's results: anyone once published, staff of the territory from closed.
-
-    Returns "public", "staff", "forbidden" (counted but not published: 403) or "missing"
-    (nothing counted yet, or no such cycle: 404)."""
-    from app.domain import phases
-    from app.domain.permissions import is_staff_of
-
-    if cycle is None:
-        return "missing"
-    if phases.allows(cycle, "see_counts_public"):
-        return "public"
-    if phases.allows(cycle, "see_counts_staff"):
-        return "staff" if is_staff_of(user, cycle.territory) else "forbidden"
-    return "missing"

@@ -1,15 +1,11 @@
 """The phases of a budget cycle and what each allows: the one place that decides.
 
 draft → proposals → review → voting → closed → published, moved forward one step at a time by
-staff of the territory, every move logged. Entering `closed` counts the ballots; entering
-`published` freezes the results and conclusions.
+staff of the territory (app.domain.lifecycle runs the moves). This module only answers what a
+phase allows; it depends on nothing else in the domain.
 """
-from datetime import datetime, timezone
-
-from app.domain import audit
-from app.domain.errors import N_, Conflict, DomainError
-from app.domain.permissions import require_staff_of
-from app.models import Phase, PhaseChange
+from app.domain.errors import N_, Conflict
+from app.models import Phase
 
 ORDER = [Phase.DRAFT, Phase.PROPOSALS, Phase.REVIEW, Phase.VOTING, Phase.CLOSED, Phase.PUBLISHED]
 
@@ -61,28 +57,3 @@ def require(cycle, action):
 def next_phase(cycle):
     index = ORDER.index(phase_of(cycle))
     return ORDER[index + 1] if index + 1 < len(ORDER) else None
-
-
-def advance(cycle, actor, to_phase, now=None):
-    """Move the cycle one step forward, running what entering the new phase requires."""
-    require_staff_of(actor, cycle.territory)
-    try:
-        target = Phase(to_phase)
-    except ValueError:
-        raise DomainError("unknown_phase", N_("Unknown phase."), field="phase")
-    if target != next_phase(cycle):
-        raise Conflict("wrong_phase", N_("A cycle moves only to its next phase."))
-    now = now or datetime.now(timezone.utc)
-    before = cycle.phase
-    if target == Phase.CLOSED:
-        from app.domain.counting import count_cycle
-
-        count_cycle(cycle, now=now)
-    elif target == Phase.PUBLISHED:
-        from app.domain.publication import publish_cycle
-
-        publish_cycle(cycle, actor, now=now)  # checks every admitted proposal is concluded
-    cycle.phase = target.value
-    cycle.phase_changes.append(PhaseChange(from_phase=before, to_phase=target.value, actor=actor, at=now))
-    audit.record(actor, "cycle.phase", cycle, cycle.territory, {"phase": before}, {"phase": target.value})
-    return cycle

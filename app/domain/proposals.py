@@ -14,12 +14,12 @@ import nh3
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 
-from app.domain import audit, phases
-from app.domain.cycles import valid_id
+from app.domain import audit, phases, records
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_resident_of, require_staff_of
 from app.extensions import db
 from app.models import Phase, Proposal, ProposalPhoto, ProposalStatus
+from app.languages import LANGUAGES
 
 MAX_TITLE = 200
 MIN_TITLE = 5
@@ -37,7 +37,6 @@ DECISIONS = (ProposalStatus.ADMITTED.value, ProposalStatus.REJECTED.value,
              ProposalStatus.REVISION_REQUESTED.value)
 REVIEW_FIELDS = ("status", "review_reason", "revision_deadline")
 EDITABLE_FIELDS = ("title", "description", "category", "cost", "address", "latitude", "longitude")
-LANGS = ("kk", "ru", "en")
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -190,19 +189,24 @@ def _validate(errors, cycle, values):
 
 # --- residents -------------------------------------------------------------------------------
 
+def require_can_submit(user, cycle):
+    """The cycle takes proposals, and the user is a resident of its territory."""
+    phases.require(cycle, "submit_proposal")
+    require_resident_of(user, cycle.territory)
+
+
 def submit_proposal(author, cycle, values, photos=(), upload_dir=None, language="kk"):
     """A resident of the cycle's territory (or a unit inside it) proposes a project.
 
     values: title, description, category, cost, address?, latitude?, longitude?
     photos: bytes or file-like objects (at most MAX_PHOTOS)."""
-    require_resident_of(author, cycle.territory)
-    phases.require(cycle, "submit_proposal")
+    require_can_submit(author, cycle)
     errors = FieldErrors()
     clean = _validate(errors, cycle, values)
     images = _check_photos(errors, photos, 0)
     errors.raise_if_any()
     proposal = Proposal(cycle=cycle, author=author, territory=author.territory,
-                        language=language if language in LANGS else "kk",
+                        language=language if language in LANGUAGES else "kk",
                         status=ProposalStatus.SUBMITTED.value, **clean)
     db.session.add(proposal)
     _store_photos(proposal, images, upload_dir)
@@ -230,11 +234,16 @@ def _require_editable(proposal, now):
     phases.require(proposal.cycle, "edit_proposal")
 
 
+def require_can_edit(user, proposal, now=None):
+    """The author, while the proposal is editable (see _require_editable)."""
+    _require_editable(proposal, now or datetime.now(timezone.utc))
+    _require_author(user, proposal)
+
+
 def update_proposal(author, proposal, values, photos=(), remove_photo_ids=(), upload_dir=None, now=None):
     """The author edits (during `proposals`) or revises when the council asked (in `review`)."""
     now = now or datetime.now(timezone.utc)
-    _require_author(author, proposal)
-    _require_editable(proposal, now)
+    require_can_edit(author, proposal, now)
     merged = {name: getattr(proposal, name) for name in EDITABLE_FIELDS}
     merged.update({k: v for k, v in values.items() if k in EDITABLE_FIELDS})
     errors = FieldErrors()
@@ -256,26 +265,36 @@ def update_proposal(author, proposal, values, photos=(), remove_photo_ids=(), up
     return proposal
 
 
-def withdraw_proposal(author, proposal):
-    """The author withdraws while proposals are open."""
-    _require_author(author, proposal)
+def require_can_withdraw(user, proposal):
+    """The author, while proposals are open."""
     if proposal.status == ProposalStatus.WITHDRAWN.value:
         raise Conflict("proposal_withdrawn", N_("This proposal was withdrawn."))
     phases.require(proposal.cycle, "edit_proposal")
+    _require_author(user, proposal)
+
+
+def withdraw_proposal(author, proposal):
+    """The author withdraws while proposals are open."""
+    require_can_withdraw(author, proposal)
     proposal.status = ProposalStatus.WITHDRAWN.value
     return proposal
 
 
 # --- the Expert Council ----------------------------------------------------------------------
 
+def require_can_review(staff, proposal):
+    """Staff of the territory, during the review, on a proposal that was not withdrawn."""
+    phases.require(proposal.cycle, "review")
+    if proposal.status == ProposalStatus.WITHDRAWN.value:
+        raise Conflict("proposal_withdrawn", N_("This proposal was withdrawn."))
+    require_staff_of(staff, proposal.cycle.territory)
+
+
 def review_proposal(staff, proposal, decision, reason="", revision_deadline=None, now=None):
     """Admit, reject (a reason is required) or ask for a revision (a reason and a future deadline)."""
     now = now or datetime.now(timezone.utc)
     cycle = proposal.cycle
-    require_staff_of(staff, cycle.territory)
-    phases.require(cycle, "review")
-    if proposal.status == ProposalStatus.WITHDRAWN.value:
-        raise Conflict("proposal_withdrawn", N_("This proposal was withdrawn."))
+    require_can_review(staff, proposal)
     errors = FieldErrors()
     if decision not in DECISIONS:
         errors.add("decision", N_("Choose a decision."))
@@ -307,13 +326,17 @@ def request_revision(staff, proposal, reason, deadline, now=None):
     return review_proposal(staff, proposal, ProposalStatus.REVISION_REQUESTED.value, reason, deadline, now=now)
 
 
+def require_can_publish_protocol(staff, cycle):
+    phases.require(cycle, "publish_protocol")
+    require_staff_of(staff, cycle.territory)
+
+
 def publish_protocol(staff, cycle, now=None):
     """Publish the admission protocol: every proposal has a decision (or awaits a revision).
 
     May be published again after revisions (the preliminary, then the final protocol)."""
     now = now or datetime.now(timezone.utc)
-    require_staff_of(staff, cycle.territory)
-    phases.require(cycle, "publish_protocol")
+    require_can_publish_protocol(staff, cycle)
     undecided = [p for p in cycle.proposals if p.status == ProposalStatus.SUBMITTED.value]
     if undecided:
         raise Conflict("proposals_undecided",
@@ -337,7 +360,7 @@ def is_public(proposal):
 
 def get_proposal(proposal_id, viewer=None):
     """A proposal the viewer may see: withdrawn ones and drafts' only for author and staff."""
-    proposal = db.session.get(Proposal, proposal_id) if valid_id(proposal_id) else None
+    proposal = records.get(Proposal, proposal_id)
     if proposal is not None:
         insider = (viewer is not None and getattr(viewer, "id", None) == proposal.author_id) or \
             is_staff_of(viewer, proposal.cycle.territory)

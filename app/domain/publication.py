@@ -1,11 +1,12 @@
 """Publication of results and conclusions, and the freeze that follows it.
 
-`publish_cycle` runs when phases.advance moves a cycle into `published` (call `publish` for the
-one-step convenience). It refuses while any admitted proposal lacks a conclusion, stamps the
+`publish_cycle` runs when lifecycle.advance moves a cycle into `published` (lifecycle.publish is
+the one-step action). It refuses while any admitted proposal lacks a conclusion, stamps the
 time and the publisher, and stores the SHA-256 digest of the published data (recipe in
 app.domain.open_data). From then on nothing in the results may change: the domain functions
 refuse with 409, and a SQLAlchemy `before_flush` guard (plus a guard on bulk UPDATE/DELETE)
 refuses any change that slipped past them, whichever page, API, CLI or admin tool tried it.
+The app factory installs that guard explicitly (`install_freeze_guard`).
 """
 from datetime import datetime, timezone
 
@@ -26,8 +27,9 @@ def missing_conclusions(cycle):
             if p.status == ProposalStatus.ADMITTED.value and p.conclusion is None]
 
 
-def publish_cycle(cycle, actor, now=None):
-    """Stamp and digest a closed cycle; phases.advance sets the phase right after."""
+def require_can_publish(actor, cycle):
+    """Staff of the territory publish a closed cycle whose admitted proposals are all counted
+    and concluded."""
     require_staff_of(actor, cycle.territory)
     phases.require(cycle, "publish")
     missing = missing_conclusions(cycle)
@@ -43,15 +45,15 @@ def publish_cycle(cycle, actor, now=None):
                  if p.status == ProposalStatus.ADMITTED.value and p.result is None]
     if uncounted:
         raise Conflict("not_counted", N_("The votes for this proposal have not been counted."))
+
+
+def publish_cycle(cycle, actor, now=None):
+    """Stamp and digest a closed cycle; lifecycle.advance sets the phase right after."""
+    require_can_publish(actor, cycle)
     cycle.published_at = now or datetime.now(timezone.utc)
     cycle.published_by = actor
     cycle.results_digest = compute_digest(cycle)
     return cycle
-
-
-def publish(cycle, actor, now=None):
-    """The publish action: move a closed cycle into `published` (checks, stamps, freezes)."""
-    return phases.advance(cycle, actor, Phase.PUBLISHED.value, now=now)
 
 
 # --- The freeze -----------------------------------------------------------------------------
@@ -106,7 +108,6 @@ def _changed_columns(obj):
             if state.attrs[attr.key].history.has_changes()}
 
 
-@event.listens_for(Session, "before_flush")
 def refuse_changes_to_published_results(session, flush_context, instances):
     with session.no_autoflush:
         for obj in list(session.dirty):
@@ -137,7 +138,6 @@ _BULK_CYCLE_COLUMN = {ProposalResult: ProposalResult.cycle_id, Proposal: Proposa
                       Ballot: Ballot.cycle_id}
 
 
-@event.listens_for(Session, "do_orm_execute")
 def refuse_bulk_changes_to_published_results(orm_execute_state):
     if not (orm_execute_state.is_update or orm_execute_state.is_delete):
         return
@@ -165,3 +165,11 @@ def refuse_bulk_changes_to_published_results(orm_execute_state):
         touched = session.execute(query).scalar()
     if touched:
         raise ResultsFrozen()
+
+
+def install_freeze_guard():
+    """Refuse changes to published results in every session (idempotent; called by create_app)."""
+    for name, listener in (("before_flush", refuse_changes_to_published_results),
+                           ("do_orm_execute", refuse_bulk_changes_to_published_results)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import phases
+from app.domain import phases, records
 from app.domain.errors import N_, Conflict, DomainError, NotFound, Np_
 from app.domain.permissions import require_resident_of
 from app.extensions import db
@@ -33,7 +33,7 @@ def new_receipt():
 
 
 def get_cycle(cycle_id):
-    cycle = db.session.get(Cycle, cycle_id)
+    cycle = records.get(Cycle, cycle_id)
     if cycle is None:
         raise NotFound("cycle_not_found", N_("No such budget cycle."))
     return cycle
@@ -75,8 +75,8 @@ def _normalise_ids(proposal_ids):
 
 def require_can_vote(voter, cycle):
     """A resident of the cycle's territory (or of a unit inside it), while voting is open."""
-    require_resident_of(voter, cycle.territory)
     phases.require(cycle, "vote")
+    require_resident_of(voter, cycle.territory)
 
 
 def check_choice(voter, cycle, proposal_ids):

@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from app.domain.errors import DomainError
 from app.extensions import db
 
 bp = Blueprint("errors", __name__)
@@ -59,6 +60,14 @@ def register_error_handlers(app):
             return error_response(400, "csrf_failed",
                                   _("The form has expired. Please go back, reload the page and try again."))
         return error_response(error.code or 500, headers=headers)
+
+    @app.errorhandler(DomainError)
+    def domain_error(error):
+        """A refusal the domain explains (wrong phase, not a resident, no such record): its
+        translated message on a page with its status; the API has its own envelope handler."""
+        from app.web import error_page
+
+        return error_page(error)
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

@@ -1,6 +1,6 @@
 from flask import redirect, render_template, url_for
 
-from app import LANG_PREFIX
+from app.languages import LANG_PREFIX
 from app.i18n import preferred_language
 from app.main import bp
 

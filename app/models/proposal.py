@@ -5,6 +5,7 @@ from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.languages import LANGUAGES
 from app.models.base import UTCDateTime, utcnow
 
 
@@ -52,7 +53,7 @@ class Proposal(db.Model):
     @property
     def title_i18n(self):
         # A resident writes in one language; the other languages are absent, not guessed.
-        return {lang: (self.title if lang == self.language else None) for lang in ("kk", "ru", "en")}
+        return {lang: (self.title if lang == self.language else None) for lang in LANGUAGES}
 
     def __repr__(self):
         return f"<Proposal {self.id} {self.status}>"

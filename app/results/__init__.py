@@ -1,4 +1,4 @@
-"""Published results, the akimat's conclusions, and open data (issue: conclusions)."""
+"""Published results for everyone: pages, the printable protocol and the open-data files."""
 from flask import Blueprint
 
 bp = Blueprint("results", __name__)

@@ -1,5 +1,6 @@
+"""The staff console: every page akimat staff work in, from a new cycle to implementation."""
 from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from app.staff import routes  # noqa: E402,F401
+from app.staff import conclusions, routes  # noqa: E402,F401

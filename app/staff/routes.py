@@ -4,18 +4,17 @@ import math
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
-
-from app.cycles.labels import ACTION_LABELS, CATEGORY_LABELS, local_input, parse_int, parse_local_datetime
-from app.domain import audit_log, cycles as cycle_domain, phases, proposals as proposal_domain
-from app.domain.errors import DomainError
-from app.domain.permissions import is_staff_of
-from app import notifications
-from app.extensions import db
-from app.staff import bp
 from wtforms.fields.choices import SelectChoice
 
+from app import notifications
+from app.domain import access, audit as audit_domain, cycles as cycle_domain, phases, proposals as proposal_domain
+from app.domain.errors import DomainError
+from app.domain.permissions import is_staff_of
+from app.form_values import local_input, parse_int, parse_local_datetime
+from app.labels import ACTION_LABELS, CATEGORY_LABELS
+from app.staff import bp
 from app.staff.forms import CycleForm, PhaseForm, ProtocolForm, ReviewForm
-from app.web import domain_action, show_domain_error
+from app.web import domain_action, submit
 
 AUDIT_PER_PAGE = 50
 
@@ -27,14 +26,19 @@ def staff_only():
         abort(403)
 
 
-def _managed_cycle(cycle_id):
-    try:
-        cycle = cycle_domain.get_cycle(cycle_id, current_user)
-    except DomainError:
-        abort(404)
+def managed_cycle(cycle_id):
+    """A cycle of the member's territory (404 for none, 403 for another territory's)."""
+    cycle = cycle_domain.get_cycle(cycle_id, current_user)
     if not is_staff_of(current_user, cycle.territory):
         abort(403)
     return cycle
+
+
+def managed_proposal(proposal_id):
+    proposal = proposal_domain.get_proposal(proposal_id, current_user)
+    if not is_staff_of(current_user, proposal.cycle.territory):
+        abort(403)
+    return proposal
 
 
 def _territory_choices(locale):
@@ -74,127 +78,94 @@ def dashboard():
 def new_cycle():
     form = CycleForm()
     form.territory.choices = _territory_choices(str(get_locale()))
-    status = 200
     if request.method == "GET":
         defaults = cycle_domain.defaults()
         form.year.data, form.min_voters.data = str(defaults["year"]), str(defaults["min_voters"])
         form.max_choices.data, form.categories.data = str(defaults["max_choices"]), defaults["categories"]
         form.ballot_style.data, form.rule.data = defaults["ballot_style"], defaults["rule"]
         form.territory.data = current_user.territory.code
-    if form.validate_on_submit():
-        with domain_action(form) as outcome:
-            territory = cycle_domain.find_territory(form.territory.data)
-            cycle = cycle_domain.create_cycle(current_user, territory, _cycle_values(form))
-        if outcome.failed:
-            status = outcome.status
-        else:
-            flash(_("The cycle has been created as a draft."), "success")
-            return redirect(url_for("staff.cycle", cycle_id=cycle.id))
-    elif request.method == "POST":
-        status = 400
-    return render_template("staff/cycle_form.html", form=form, cycle=None), status
+    done, status = submit(
+        form, lambda: cycle_domain.create_cycle(current_user, cycle_domain.find_territory(form.territory.data),
+                                                _cycle_values(form)),
+        _("The cycle has been created as a draft."), lambda cycle: url_for("staff.cycle", cycle_id=cycle.id))
+    return done or (render_template("staff/cycle_form.html", form=form, cycle=None), status)
 
 
-@bp.route("/staff/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])
+@bp.route("/staff/cycles/<id:cycle_id>/edit", methods=["GET", "POST"])
 def edit_cycle(cycle_id):
-    cycle = _managed_cycle(cycle_id)
+    cycle = managed_cycle(cycle_id)
     form = CycleForm()
     del form.territory
-    status = 200
     if request.method == "GET":
         _fill(form, cycle)
-    if form.validate_on_submit():
-        with domain_action(form) as outcome:
-            cycle_domain.update_cycle(current_user, cycle, _cycle_values(form))
-        if outcome.failed:
-            status = outcome.status
-        else:
-            flash(_("The cycle has been saved."), "success")
-            return redirect(url_for("staff.cycle", cycle_id=cycle.id))
-    elif request.method == "POST":
-        status = 400
-    return render_template("staff/cycle_form.html", form=form, cycle=cycle,
-                           locked=not phases.allows(cycle, "edit_settings")), status
+    done, status = submit(form, lambda: cycle_domain.update_cycle(current_user, cycle, _cycle_values(form)),
+                          _("The cycle has been saved."), lambda _cycle: url_for("staff.cycle", cycle_id=cycle.id))
+    return done or (render_template("staff/cycle_form.html", form=form, cycle=cycle,
+                                    locked=not phases.allows(cycle, "edit_settings")), status)
 
 
-@bp.route("/staff/cycles/<int:cycle_id>")
+@bp.route("/staff/cycles/<id:cycle_id>")
 def cycle(cycle_id):
-    cycle = _managed_cycle(cycle_id)
+    cycle = managed_cycle(cycle_id)
     following = phases.next_phase(cycle)
     phase_form = PhaseForm(phase=following.value if following else "")
+    queue = proposal_domain.review_queue(cycle)
     return render_template("staff/cycle.html", cycle=cycle, next_phase=following and following.value,
-                           phase_form=phase_form, protocol_form=ProtocolForm(),
-                           queue=proposal_domain.review_queue(cycle),
-                           can_review=phases.allows(cycle, "review"),
-                           can_publish_protocol=phases.allows(cycle, "publish_protocol"))
+                           phase_form=phase_form, protocol_form=ProtocolForm(), queue=queue,
+                           reviewable={p.id for p in queue
+                                       if access.allowed(proposal_domain.require_can_review, current_user, p)},
+                           can_publish_protocol=access.allowed(proposal_domain.require_can_publish_protocol,
+                                                               current_user, cycle))
 
 
-@bp.route("/staff/cycles/<int:cycle_id>/phase", methods=["POST"])
+@bp.route("/staff/cycles/<id:cycle_id>/phase", methods=["POST"])
 def move_phase(cycle_id):
-    cycle = _managed_cycle(cycle_id)
+    cycle = managed_cycle(cycle_id)
     form = PhaseForm()
     if not form.validate_on_submit():
         abort(400)
     if not form.confirm.data:
         flash(_("Tick the confirmation to move the cycle to the next phase."), "error")
         return redirect(url_for("staff.cycle", cycle_id=cycle.id))
-    try:
+    back = url_for("staff.cycle", cycle_id=cycle.id)
+    with domain_action() as outcome:
         cycle_domain.move_phase(current_user, cycle, form.phase.data)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(None, error)
-    else:
+    if not outcome.failed:
         if cycle.phase == "published":
             notifications.notify_cycle_published(cycle)
         flash(_("The cycle has moved to the next phase."), "success")
-    return redirect(url_for("staff.cycle", cycle_id=cycle.id))
+    return redirect(back)
 
 
-@bp.route("/staff/proposals/<int:proposal_id>/review", methods=["GET", "POST"])
+@bp.route("/staff/proposals/<id:proposal_id>/review", methods=["GET", "POST"])
 def review(proposal_id):
-    try:
-        proposal = proposal_domain.get_proposal(proposal_id, current_user)
-    except DomainError:
-        abort(404)
-    if not is_staff_of(current_user, proposal.cycle.territory):
-        abort(403)
+    proposal = managed_proposal(proposal_id)
     form = ReviewForm()
-    status = 200
     if request.method == "GET":
         if proposal.status in ("admitted", "rejected", "revision_requested"):
             form.decision.data = proposal.status
         form.reason.data = proposal.review_reason
         form.revision_deadline.data = local_input(proposal.revision_deadline)
-    if form.validate_on_submit():
-        with domain_action(form) as outcome:
-            proposal_domain.review_proposal(current_user, proposal, form.decision.data, form.reason.data or "",
-                                            parse_local_datetime(form.revision_deadline.data))
-        if outcome.failed:
-            status = outcome.status
-        else:
-            notifications.notify_proposal_reviewed(proposal)
-            flash(_("The decision has been recorded."), "success")
-            return redirect(url_for("staff.cycle", cycle_id=proposal.cycle_id))
-    elif request.method == "POST":
-        status = 400
-    elif not phases.allows(proposal.cycle, "review"):
-        flash(_("Proposals are reviewed only during the review phase."), "error")
-    return render_template("staff/review.html", form=form, proposal=proposal, cycle=proposal.cycle), status
+    done, status = submit(
+        form, lambda: proposal_domain.review_proposal(current_user, proposal, form.decision.data, form.reason.data or "",
+                                                      parse_local_datetime(form.revision_deadline.data)),
+        _("The decision has been recorded."), lambda _p: url_for("staff.cycle", cycle_id=proposal.cycle_id))
+    if done:
+        notifications.notify_proposal_reviewed(proposal)
+        return done
+    return render_template("staff/review.html", form=form, proposal=proposal, cycle=proposal.cycle,
+                           refused=access.refusal(proposal_domain.require_can_review, current_user, proposal)), status
 
 
-@bp.route("/staff/cycles/<int:cycle_id>/protocol", methods=["POST"])
+@bp.route("/staff/cycles/<id:cycle_id>/protocol", methods=["POST"])
 def publish_protocol(cycle_id):
-    cycle = _managed_cycle(cycle_id)
+    cycle = managed_cycle(cycle_id)
     form = ProtocolForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with domain_action() as outcome:
         proposal_domain.publish_protocol(current_user, cycle)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(None, error)
+    if outcome.failed:
         return redirect(url_for("staff.cycle", cycle_id=cycle.id))
     flash(_("The admission protocol has been published."), "success")
     return redirect(url_for("cycles.protocol", cycle_id=cycle.id))
@@ -215,10 +186,10 @@ def audit():
         try:
             territory = cycle_domain.find_territory(request.args["territory"])
         except DomainError:
-            territory = None
+            territory = None  # an unknown code filters nothing out
     page = parse_int(request.args.get("page"))
     page = page if isinstance(page, int) and page > 0 else 1
-    entries, total = audit_log.search_audit(current_user, action=action, object_type=object_type,
+    entries, total = audit_domain.search_audit(current_user, action=action, object_type=object_type,
                                             object_id=object_id, territory=territory, page=page,
                                             per_page=AUDIT_PER_PAGE)
     return render_template("staff/audit.html", entries=entries, total=total, page=page,

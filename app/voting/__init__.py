@@ -1,4 +1,4 @@
-"""Voting pages: the ballot, its receipt, and turnout statistics for staff."""
+"""Voting pages: the resident's ballot and its receipt."""
 from flask import Blueprint
 
 bp = Blueprint("voting", __name__)

@@ -1,24 +1,16 @@
+"""The resident's ballot and its receipt."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 
-from app.domain import counting, voting
+from app.domain import voting
 from app.domain.errors import DomainError, NotAllowed
-from app.domain.permissions import is_staff_of
 from app.extensions import db
-from app.i18n import translate
 from app.models import BallotStyle
 from app.security import ballots_by_account
 from app.voting import bp
 from app.voting.forms import BallotForm
-
-
-def refuse(error):
-    """A page for a domain refusal (not a resident, voting not open, no such cycle)."""
-    db.session.rollback()
-    headers = {"Retry-After": str(error.retry_after)} if hasattr(error, "retry_after") else {}
-    return render_template("errors/error.html", status=error.status,
-                           message=translate(error.message, error.params)), error.status, headers
+from app.web import explain
 
 
 def _selected_ids():
@@ -41,17 +33,14 @@ def render_ballot(cycle, form, selected, error=None, status=200, existing=None):
         locale=str(get_locale())), status
 
 
-@bp.route("/cycles/<int:cycle_id>/ballot", methods=["GET", "POST"])
+@bp.route("/cycles/<id:cycle_id>/ballot", methods=["GET", "POST"])
 @login_required
 def ballot(cycle_id):
-    try:
-        cycle = voting.get_cycle(cycle_id)
-        existing = voting.get_ballot(current_user, cycle)
-        if existing is not None and not voting.can_change(cycle):
-            return redirect(url_for("voting.receipt", cycle_id=cycle.id))
-        voting.require_can_vote(current_user, cycle)
-    except DomainError as error:
-        return refuse(error)
+    cycle = voting.get_cycle(cycle_id)
+    existing = voting.get_ballot(current_user, cycle)
+    if existing is not None and not voting.can_change(cycle):
+        return redirect(url_for("voting.receipt", cycle_id=cycle.id))
+    voting.require_can_vote(current_user, cycle)  # refusals become an explained page
     form = BallotForm()
     if request.method == "GET":
         selected = [item.proposal_id for item in existing.items] if existing else []
@@ -76,44 +65,24 @@ def ballot(cycle_id):
     except DomainError as error:
         db.session.rollback()
         if error.code == "ballot_final":
-            flash(translate(error.message, error.params), "error")
+            flash(explain(error), "error")
             return redirect(url_for("voting.receipt", cycle_id=cycle_id))
         if isinstance(error, NotAllowed) or error.status in (404, 429) or error.code == "voting_not_open":
-            return refuse(error)
+            raise
         cycle = voting.get_cycle(cycle_id)
         return render_ballot(cycle, form, [s for s in selected if isinstance(s, int)],
-                             error=translate(error.message, error.params), status=error.status,
+                             error=explain(error), status=error.status,
                              existing=voting.get_ballot(current_user, cycle))
     flash(_("Your ballot has been cast."), "success")
     return redirect(url_for("voting.receipt", cycle_id=cycle_id))
 
 
-@bp.route("/cycles/<int:cycle_id>/ballot/receipt")
+@bp.route("/cycles/<id:cycle_id>/ballot/receipt")
 @login_required
 def receipt(cycle_id):
-    try:
-        cycle = voting.get_cycle(cycle_id)
-        ballot = voting.require_ballot(current_user, cycle)
-    except DomainError as error:
-        return refuse(error)
+    cycle = voting.get_cycle(cycle_id)
+    ballot = voting.require_ballot(current_user, cycle)
     proposals = [item.proposal for item in ballot.items]
     return render_template("voting/receipt.html", cycle=cycle, ballot=ballot, proposals=proposals,
                            total=voting.ballot_total(proposals), can_change=voting.can_change(cycle),
-                           locale=str(get_locale()))
-
-
-@bp.route("/staff/cycles/<int:cycle_id>/turnout")
-@login_required
-def turnout(cycle_id):
-    try:
-        cycle = voting.get_cycle(cycle_id)
-    except DomainError as error:
-        return refuse(error)
-    if not is_staff_of(current_user, cycle.territory):
-        return render_template("errors/error.html", status=403,
-                               message=_("Only staff of this territory's akimat can do this.")), 403
-    if not counting.counts_visible_to(current_user, cycle):
-        return render_template("errors/error.html", status=409,
-                               message=_("Counts stay hidden until voting has closed.")), 409
-    return render_template("voting/turnout.html", cycle=cycle, stats=counting.turnout(cycle),
                            locale=str(get_locale()))
