@@ -2,7 +2,7 @@
 one shape of every form view."""
 from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter
 
 from app.domain.errors import DomainError, Throttled
 from app.domain.records import MAX_ID
@@ -10,14 +10,23 @@ from app.extensions import db
 from app.i18n import translate
 
 
-class IdConverter(IntegerConverter):
-    """`<id:cycle_id>`: a record id, 1 … 2³¹−1. Anything else matches no route (404), so no
-    view ever asks the database for an id that cannot exist."""
+class IdConverter(BaseConverter):
+    """`<id:cycle_id>`: a record id in a URL. Any digits match; a value beyond the columns'
+    range (2³¹−1) reaches the view as 0, which no record has, so the view answers its ordinary 404
+    and no query ever carries an id the database would refuse. (Refusing such values in the
+    converter instead would make Werkzeug answer 405 where a neighbouring rule takes another
+    method.)"""
 
-    def __init__(self, map, **kwargs):
-        kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, **kwargs)
+    regex = r"\d+"
+    weight = 50
+    part_isolating = True
+
+    def to_python(self, value):
+        number = int(value)
+        return number if number <= MAX_ID else 0
+
+    def to_url(self, value):
+        return str(int(value))
 
 
 def explain(error):

@@ -1,10 +1,8 @@
 """Fixtures: an app per test on a real database (SQLite file, or PostgreSQL when
 TEST_DATABASE_URL is set), factory fixtures for data, and a logged-in client helper."""
-import functools
 import os
-import re
-from datetime import date
-from pathlib import Path
+import secrets
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import text
@@ -13,11 +11,9 @@ from app import create_app
 from app.domain.iin import make_iin
 from app.extensions import db, limiter
 from config import TestingConfig
+from tests.helpers import (KATO_DEMO, PASSWORD, PLAN, TITLES, AuthActions, ballot_choices, conclude_all,
+                           publish)
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-KATO_DEMO = ROOT / "app" / "demo" / "kato_demo.csv"
-PASSWORD = "correct-horse-battery"
 
 _schema_ready = set()
 
@@ -102,15 +98,20 @@ def territories(app):
         db.session.commit()
 
 
-_iin_serial = iter(range(1, 10**6))
-
-
-def new_iin(born=date(1990, 5, 17)):
-    return make_iin(born, serial=f"{next(_iin_serial) % 10000:04d}")
+_iin_serial = iter(range(1, 10**6))  # one counter for the whole session: every test IIN differs
 
 
 @pytest.fixture
-def make_user(app, territories):
+def new_iin():
+    """new_iin(born=…) -> a valid adult IIN no other test has used."""
+    def factory(born=date(1990, 5, 17)):
+        return make_iin(born, serial=f"{next(_iin_serial) % 10000:04d}")
+
+    return factory
+
+
+@pytest.fixture
+def make_user(app, territories, new_iin):
     """make_user(role="resident", territory="751410000") -> (user_id, iin)."""
     from app.domain import accounts
 
@@ -132,41 +133,6 @@ def make_user(app, territories):
     return factory
 
 
-@functools.lru_cache(maxsize=None)
-def _catalogue(lang):
-    from babel.messages.pofile import read_po
-
-    with open(ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
-        return read_po(f, locale=lang)
-
-
-def catalogue_translation(msgid, lang, **params):
-    """What the kk or ru catalogue says for msgid: the page or API must show exactly this."""
-    message = _catalogue(lang).get(msgid)
-    assert message is not None and message.string, f"{msgid!r} is not translated in {lang}"
-    text = message.string if isinstance(message.string, str) else message.string[0]
-    return text % params if params else text
-
-
-def csrf_token(response):
-    match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', response.data) or \
-        re.search(rb'name="csrf_token" value="([^"]+)"', response.data)
-    assert match, "no CSRF token in the page"
-    return match.group(1).decode()
-
-
-class AuthActions:
-    def __init__(self, client):
-        self.client = client
-
-    def login(self, iin, password=PASSWORD, lang="en"):
-        page = self.client.get(f"/{lang}/login")
-        return self.client.post(f"/{lang}/login", data={
-            "iin": iin, "password": password, "csrf_token": csrf_token(page)})
-
-    def logout(self, lang="en"):
-        page = self.client.get(f"/{lang}/")
-        return self.client.post(f"/{lang}/logout", data={"csrf_token": csrf_token(page)})
 
 
 @pytest.fixture
@@ -234,5 +200,85 @@ def make_proposal(app, make_user):
             db.session.add(proposal)
             db.session.commit()
             return proposal.id
+
+    return factory
+
+
+# --- Area fixtures ---------------------------------------------------------------------------
+
+@pytest.fixture
+def make_auth():
+    """make_auth(client) -> AuthActions for a second client."""
+    return AuthActions
+
+
+@pytest.fixture
+def tapp(app):
+    return app
+
+
+@pytest.fixture
+def tclient(client):
+    return client
+
+
+@pytest.fixture
+def counted_cycle(app, make_cycle, make_proposal, make_user):
+    """counted_cycle(territory="750000000", phase="closed", rule="greedy") -> dict of ids."""
+    from app.models import (Ballot, BallotItem, Cycle, ProposalResult, Territory, User)
+
+    def factory(territory="750000000", phase="closed", rule="greedy", author_locale="ru",
+                author_email="author@example.kz", **fields):
+        author_id, _ = make_user(territory="751410000" if territory == "750000000" else territory,
+                                 email=author_email, locale=author_locale)
+        values = dict(budget=20_000_000, max_project_cost=10_000_000, rule=rule, min_voters=10,
+                      voting_open=datetime(2026, 9, 1, 4, tzinfo=timezone.utc),
+                      voting_close=datetime(2026, 9, 30, 15, tzinfo=timezone.utc))
+        values.update(fields)
+        cycle_id = make_cycle(territory=territory, phase=phase, **values)
+        proposals = {key: make_proposal(cycle_id, author_id=author_id, cost=cost, title=TITLES[key])
+                     for key, (cost, *_rest) in PLAN.items()}
+        with app.app_context():
+            cycle = db.session.get(Cycle, cycle_id)
+            home = cycle.territory
+            for k in range(25):
+                voter = User(iin_hmac=secrets.token_hex(32), full_name=f"Voter {k}", territory=home,
+                             role="resident", password_hash="!", locale="kk")
+                db.session.add(voter)
+                db.session.flush()
+                ballot = Ballot(cycle=cycle, voter=voter, territory=home,
+                                receipt=secrets.token_hex(16))
+                ballot.items = [BallotItem(proposal_id=proposals[key]) for key in ballot_choices(k)]
+                db.session.add(ballot)
+            for key, (cost, votes, selected, rank) in PLAN.items():
+                db.session.add(ProposalResult(proposal_id=proposals[key], cycle_id=cycle_id,
+                                              votes=votes, voters_in_territory=votes,
+                                              eligible=votes >= 10, selected=selected, rank=rank))
+            cycle.voters_count = 25
+            cycle.counted_at = datetime(2026, 10, 1, tzinfo=timezone.utc)
+            db.session.commit()
+        return {"cycle": cycle_id, "proposals": proposals, "author": author_id}
+
+    return factory
+
+
+@pytest.fixture
+def staff(make_user):
+    """(id, iin) of Almaty city akimat staff."""
+    return make_user(role="staff", territory="750000000")
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(role="admin", territory="750000000")
+
+
+@pytest.fixture
+def published_cycle(app, counted_cycle, staff):
+    def factory(publisher=None, **kwargs):
+        ids = counted_cycle(**kwargs)
+        conclude_all(app, ids, publisher or staff[0])
+        publish(app, ids, publisher or staff[0])
+        return ids
 
     return factory

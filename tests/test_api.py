@@ -6,13 +6,16 @@ from sqlalchemy import func, select
 from app.domain.iin import make_iin
 from app.extensions import db
 from app.models import User
-from tests.conftest import PASSWORD, new_iin
+from tests.helpers import PASSWORD
 
 
-def resident(**overrides):
-    body = {"iin": new_iin(), "full_name": "Иван Петров", "territory": "751710000",
-            "password": PASSWORD}
-    body.update(overrides)
+@pytest.fixture
+def resident(new_iin):
+    """resident(**overrides) -> a registration body with a fresh IIN."""
+    def body(**overrides):
+        return {"iin": new_iin(), "full_name": "Иван Петров", "territory": "751710000",
+                "password": PASSWORD, **overrides}
+
     return body
 
 
@@ -21,7 +24,7 @@ def count_users(app):
         return db.session.scalar(select(func.count(User.id)))
 
 
-def test_register_resident(client, territories):
+def test_register_resident(resident, client, territories):
     body = resident()
     response = client.post("/api/v1/residents", json=body)
     assert response.status_code == 201
@@ -38,7 +41,7 @@ def test_register_resident(client, territories):
     ({"iin": 900517300012}, "iin", 422),
     ({"email": "not-an-email"}, "email", 422),
 ])
-def test_register_resident_errors(app, client, territories, overrides, field, status):
+def test_register_resident_errors(resident, app, client, territories, overrides, field, status):
     response = client.post("/api/v1/residents", json=resident(**overrides),
                            headers={"Accept-Language": "ru"})
     assert response.status_code == status
@@ -49,7 +52,7 @@ def test_register_resident_errors(app, client, territories, overrides, field, st
     assert count_users(app) == 0
 
 
-def test_register_duplicate_is_409(app, client, territories):
+def test_register_duplicate_is_409(resident, app, client, territories):
     body = resident()
     assert client.post("/api/v1/residents", json=body).status_code == 201
     response = client.post("/api/v1/residents", json=body)
@@ -65,7 +68,7 @@ def test_malformed_bodies_are_400(client, payload):
     assert response.get_json()["error"]["code"] == "malformed_json"
 
 
-def test_token_and_invalid_credentials(client, make_user):
+def test_token_and_invalid_credentials(new_iin, client, make_user):
     _, iin = make_user()
     ok = client.post("/api/v1/auth/token", json={"iin": iin, "password": PASSWORD})
     assert ok.status_code == 200

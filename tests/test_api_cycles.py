@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Cycle, Proposal
-from tests.cycles_helpers import catalogue_translation, tapp, tclient  # noqa: F401
+from tests.helpers import catalogue_translation
 
 BODY = {"territory": "750000000", "year": 2026,
         "title": {"kk": "Алматы ХҚБ 2026", "ru": "БНУ Алматы 2026", "en": "Almaty PB 2026"},

@@ -4,8 +4,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Conclusion, Cycle
-from tests.results_factories import (admin, conclude_all, counted_cycle, publish,  # noqa: F401
-                                     published_cycle, staff)
+from tests.helpers import conclude_all, publish
 
 
 def test_results_visibility(client, api_token, counted_cycle, published_cycle, staff, make_user):

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Ballot
-from tests.conftest import PASSWORD
-from tests.voting_helpers import residents
+from tests.helpers import PASSWORD
+from tests.helpers import residents
 
 
 @pytest.fixture
@@ -127,11 +127,10 @@ def test_parallel_puts_from_one_account(app, setup):
         assert [i.proposal_id for i in ballot.items] in [sorted(s) for s in submissions]
 
 
-def test_ballots_are_rate_limited_per_account(make_app, make_cycle, territories):
+def test_ballots_are_rate_limited_per_account(new_iin, make_app, make_cycle, territories):
     app = make_app(BALLOTS_PER_ACCOUNT="2 per minute")
     from app.domain import accounts
     from app.models import Cycle, Proposal, Territory, User
-    from tests.conftest import new_iin
 
     iin = new_iin()
     with app.app_context():

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from app.domain.iin import check_digit, make_iin
 from app.extensions import db
 from app.models import User
-from tests.conftest import PASSWORD, csrf_token, new_iin
+from tests.helpers import PASSWORD, csrf_token
 
 
 def user_count(app):
@@ -14,16 +14,21 @@ def user_count(app):
         return db.session.scalar(select(func.count(User.id)))
 
 
-def register(client, lang="en", **overrides):
-    page = client.get(f"/{lang}/register")
-    data = {"iin": new_iin(), "full_name": "Дана Ахметова", "territory": "751410000",
-            "password": PASSWORD, "password2": PASSWORD, "phone": "", "email": "",
-            "csrf_token": csrf_token(page)}
-    data.update(overrides)
-    return client.post(f"/{lang}/register", data=data)
+@pytest.fixture
+def register(new_iin):
+    """register(client, lang="en", **overrides): posts the registration form with a fresh IIN."""
+    def post(client, lang="en", **overrides):
+        page = client.get(f"/{lang}/register")
+        data = {"iin": new_iin(), "full_name": "Дана Ахметова", "territory": "751410000",
+                "password": PASSWORD, "password2": PASSWORD, "phone": "", "email": "",
+                "csrf_token": csrf_token(page)}
+        data.update(overrides)
+        return client.post(f"/{lang}/register", data=data)
+
+    return post
 
 
-def test_register_logs_in_and_stores_no_iin(app, client, territories):
+def test_register_logs_in_and_stores_no_iin(register, new_iin, app, client, territories):
     iin = new_iin()
     response = register(client, iin=iin)
     assert response.status_code == 302
@@ -46,7 +51,7 @@ def test_register_logs_in_and_stores_no_iin(app, client, territories):
     ("ru", {"iin": make_iin(date(2015, 1, 1))}, "совершеннолет"),
     ("kk", {"iin": make_iin(date(2015, 1, 1))}, "кәмелетке толған"),
 ])
-def test_register_rejects_bad_input_and_creates_nothing(app, client, territories, lang, overrides,
+def test_register_rejects_bad_input_and_creates_nothing(register, app, client, territories, lang, overrides,
                                                         message):
     response = register(client, lang=lang, **overrides)
     assert response.status_code == 422
@@ -54,7 +59,7 @@ def test_register_rejects_bad_input_and_creates_nothing(app, client, territories
     assert user_count(app) == 0
 
 
-def test_register_wrong_check_digit(app, client, territories):
+def test_register_wrong_check_digit(register, app, client, territories):
     head = "90051730007"
     good = check_digit(head)
     if good is None:
@@ -66,7 +71,7 @@ def test_register_wrong_check_digit(app, client, territories):
     assert user_count(app) == 0
 
 
-def test_register_duplicate_iin(app, client, territories):
+def test_register_duplicate_iin(register, new_iin, app, client, territories):
     iin = new_iin()
     assert register(client, iin=iin).status_code == 302
     client.post("/en/logout", data={"csrf_token": csrf_token(client.get("/en/"))})
@@ -76,7 +81,7 @@ def test_register_duplicate_iin(app, client, territories):
     assert user_count(app) == 1
 
 
-def test_register_needs_csrf(app, client, territories):
+def test_register_needs_csrf(new_iin, app, client, territories):
     response = client.post("/en/register", data={"iin": new_iin(), "full_name": "X",
                                                  "territory": "751410000", "password": PASSWORD,
                                                  "password2": PASSWORD})
@@ -100,7 +105,7 @@ def test_logout_is_post_only(client, auth, make_user):
     assert client.get("/en/account").status_code == 200
 
 
-def test_login_failure_is_one_generic_message(client, auth, make_user):
+def test_login_failure_is_one_generic_message(new_iin, client, auth, make_user):
     _, iin = make_user()
     wrong_password = auth.login(iin, password="wrong-password-1")
     unknown_iin = auth.login(new_iin(), password="wrong-password-1")
@@ -140,8 +145,8 @@ def test_open_redirect_after_login_is_refused(client, make_user):
     assert "evil.example" not in response.headers["Location"]
 
 
-def test_register_with_many_units_narrows_them_by_search(app, client, runner, tmp_path):
-    from tests.conftest import KATO_DEMO
+def test_register_with_many_units_narrows_them_by_search(register, app, client, runner, tmp_path):
+    from tests.helpers import KATO_DEMO
 
     # The demo slice plus 450 villages: past the size where one <select> is usable.
     villages = "".join(f"19523{n:04d},195231000,settlement,Ауыл {n},Село {n},Village {n}\n"

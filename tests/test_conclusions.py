@@ -9,8 +9,8 @@ from app.domain.conclusions import add_implementation_update, missing_languages,
 from app.domain.errors import Conflict, DomainError, NotAllowed
 from app.extensions import db
 from app.models import AuditEntry, Conclusion, Cycle, Proposal, User
-from tests.conftest import catalogue_translation, csrf_token
-from tests.results_factories import admin, conclude_all, counted_cycle, publish, staff  # noqa: F401
+from tests.helpers import catalogue_translation, csrf_token
+from tests.helpers import conclude_all, publish
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from app.domain import access, counting, lifecycle, phases
 from app.extensions import db
 from app.models import Ballot, Cycle, Proposal, ProposalResult, User
-from tests.voting_helpers import residents, unit, write_ballot
+from tests.helpers import residents, unit, write_ballot
 
 
 @pytest.mark.parametrize("voters, min_voters, eligible", [

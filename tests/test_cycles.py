@@ -8,8 +8,8 @@ from app.domain import cycles as cycle_domain
 from app.domain.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, Cycle, Territory, User
-from tests.conftest import csrf_token
-from tests.cycles_helpers import login, catalogue_translation, tapp, tclient  # noqa: F401
+from tests.helpers import csrf_token
+from tests.helpers import catalogue_translation, login
 
 NOW = datetime(2026, 3, 1, 4, 0, tzinfo=timezone.utc)
 
@@ -270,7 +270,7 @@ def test_audit_log_is_for_admins(app, client, make_cycle, make_user):
 
 
 def AuthActionsLogout(client):
-    from tests.conftest import AuthActions
+    from tests.helpers import AuthActions
 
     AuthActions(client).logout()
 
@@ -305,7 +305,7 @@ def test_demo_cycles_are_built_through_the_domain_and_idempotent(app):
 
 def test_every_page_renders_in_every_language_on_the_demo(app, client):
     """A smoke walk over the area's pages as the public, a resident, staff and an admin."""
-    from tests.conftest import AuthActions
+    from tests.helpers import AuthActions
     from app.demo import demo_iin, seed
     from app.demo.cycles import seed_cycles
 

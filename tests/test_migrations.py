@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.extensions import db
 from config import TestingConfig
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def _fresh_database_urls(tmp_path):

@@ -2,8 +2,7 @@
 from app import notifications
 from app.extensions import db
 from app.models import Cycle, Proposal
-from tests.results_factories import (admin, conclude_all, counted_cycle, publish,  # noqa: F401
-                                     published_cycle, staff)
+from tests.helpers import conclude_all, publish
 
 
 def test_author_is_told_in_their_language(app, counted_cycle, staff):

@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Ballot, ProposalResult, User
-from tests.conftest import ROOT
-from tests.results_factories import (admin, conclude_all, counted_cycle, publish,  # noqa: F401
-                                     published_cycle, staff)
+from tests.helpers import ROOT
+from tests.helpers import conclude_all, publish
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -11,8 +11,8 @@ from app.domain import proposals as proposal_domain
 from app.domain.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import Cycle, Proposal, ProposalPhoto, User
-from tests.conftest import ROOT, csrf_token
-from tests.cycles_helpers import image_bytes, login, catalogue_translation, tapp, tclient  # noqa: F401
+from tests.helpers import ROOT, csrf_token
+from tests.helpers import catalogue_translation, image_bytes, login
 
 GOOD = {"title": "Освещение улицы Жандосова", "description": "Поставить 12 фонарей вдоль тротуара.",
         "category": "lighting", "cost": 12_000_000, "address": "ул. Жандосова, 40–60"}

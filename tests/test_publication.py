@@ -12,9 +12,8 @@ from app.domain.lifecycle import publish as publish_cycle
 from app.extensions import db
 from app.models import (Ballot, Conclusion, Cycle, ImplementationUpdate, PhaseChange, Proposal,
                         ProposalResult, User)
-from tests.conftest import csrf_token
-from tests.results_factories import (admin, conclude_all, counted_cycle, publish,  # noqa: F401
-                                     published_cycle, staff)
+from tests.helpers import csrf_token
+from tests.helpers import conclude_all, publish
 
 
 def test_publish_refused_while_a_conclusion_is_missing(app, counted_cycle, staff):

@@ -6,8 +6,7 @@ import pytest
 from app.extensions import db
 from app.models import Conclusion
 from sqlalchemy import select
-from tests.results_factories import (admin, conclude_all, counted_cycle, publish,  # noqa: F401
-                                     published_cycle, staff)
+from tests.helpers import conclude_all, publish
 
 
 def test_front_page_leads_to_the_published_cycle(client, published_cycle):

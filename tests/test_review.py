@@ -8,8 +8,8 @@ from app.domain import proposals as proposal_domain
 from app.domain.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, Cycle, Proposal, User
-from tests.conftest import csrf_token
-from tests.cycles_helpers import login, catalogue_translation, tapp, tclient  # noqa: F401
+from tests.helpers import csrf_token
+from tests.helpers import catalogue_translation, login
 
 NOW = datetime(2026, 4, 20, 6, 0, tzinfo=timezone.utc)
 

@@ -57,8 +57,7 @@ def test_no_stack_trace_on_server_error(app):
     assert b"secret internals" not in response.data and b"Traceback" not in response.data
 
 
-def test_iin_never_logged(client, territories, caplog):
-    from tests.conftest import new_iin
+def test_iin_never_logged(new_iin, client, territories, caplog):
 
     iin = new_iin()
     client.post("/api/v1/residents", json={"iin": iin, "full_name": "A B", "territory": "751410000",
@@ -77,21 +76,21 @@ def _redis_reachable():
 
 
 @pytest.mark.skipif(not _redis_reachable(), reason="no Redis server on 127.0.0.1:6379")
-def test_login_throttle_is_shared_across_workers_through_redis(make_app, territories):
+def test_login_throttle_is_shared_across_workers_through_redis(new_iin, make_app, territories):
     """Two app instances (two gunicorn workers, or two hosts) share one Redis: a guesser cannot
     spread attempts over workers."""
     import redis
 
     from app.domain import accounts
     from app.extensions import db
-    from tests.conftest import PASSWORD, new_iin
+    from tests.helpers import PASSWORD
 
     redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
     worker_one = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
     iin = new_iin()
     with worker_one.app_context():
         from app.domain.territories import import_territories
-        from tests.conftest import KATO_DEMO
+        from tests.helpers import KATO_DEMO
 
         import_territories(KATO_DEMO.read_text(encoding="utf-8"))
         accounts.register_resident(iin=iin, full_name="A B", territory_code="751410000",

@@ -2,7 +2,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Territory
-from tests.conftest import KATO_DEMO, SHARED
+from tests.helpers import KATO_DEMO, SHARED
 
 HEADER = "code,parent,level,name_kk,name_ru,name_en\n"
 
@@ -64,8 +64,7 @@ def test_whole_country_imports(app, runner):
     assert count(app) == 15594
 
 
-def test_create_staff_command(app, runner, territories):
-    from tests.conftest import new_iin
+def test_create_staff_command(new_iin, app, runner, territories):
 
     result = runner.invoke(args=["users", "create-staff", "--iin", new_iin(), "--name", "Staff One",
                                  "--territory", "750000000", "--password", "long-enough-pass"])

@@ -6,7 +6,7 @@ import sys
 import pytest
 from babel.messages.pofile import read_po
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 TRANSLATIONS = ROOT / "translations"
 

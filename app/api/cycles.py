@@ -128,8 +128,8 @@ def get_cycle(cycle_id):
 @bp.patch("/cycles/<id:cycle_id>")
 @token_required
 def update_cycle(cycle_id):
-    body = json_body()
     cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
+    body = json_body()
     cycle_domain.update_cycle(g.api_user, cycle, cycle_values(body, partial=True))
     db.session.commit()
     return cycle_json(cycle, str(get_locale()))
@@ -138,8 +138,8 @@ def update_cycle(cycle_id):
 @bp.post("/cycles/<id:cycle_id>/phase")
 @token_required
 def move_phase(cycle_id):
-    body = json_body(required=("phase",))
     cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
+    body = json_body(required=("phase",))
     cycle_domain.move_phase(g.api_user, cycle, field(body, "phase", str, required=True))
     db.session.commit()
     if cycle.phase == "published":

@@ -68,8 +68,8 @@ def list_proposals(cycle_id):
 @bp.post("/cycles/<id:cycle_id>/proposals")
 @token_required
 def submit_proposal(cycle_id):
-    body = json_body()
     cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
+    body = json_body()
     values = {"title": field(body, "title", str), "description": field(body, "description", str),
               "category": field(body, "category", str), "cost": field(body, "cost", int),
               "address": field(body, "address", str), "latitude": _number(body, "latitude"),
@@ -91,8 +91,8 @@ def get_proposal(proposal_id):
 @bp.post("/proposals/<id:proposal_id>/review")
 @token_required
 def review_proposal(proposal_id):
-    body = json_body(required=("decision",))
     proposal = proposal_domain.get_proposal(proposal_id, g.api_user)
+    body = json_body(required=("decision",))
     proposal_domain.review_proposal(
         g.api_user, proposal, field(body, "decision", str, required=True),
         reason=field(body, "reason", str) or "",

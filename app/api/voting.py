@@ -19,12 +19,12 @@ def ballot_json(ballot):
 @bp.put("/cycles/<id:cycle_id>/ballot")
 @token_required
 def put_ballot(cycle_id):
+    cycle = voting.get_cycle(cycle_id)
     body = json_body()
     proposals = field(body, "proposals", list, required=True)
     if not all(isinstance(p, int) and not isinstance(p, bool) for p in proposals):
         raise ApiError(422, "validation_failed", _("Please correct the highlighted fields."),
                        {"proposals": [_("This field has the wrong type.")]})
-    cycle = voting.get_cycle(cycle_id)
     throttle_key = str(g.api_user.id)
     ballots_by_account.check(throttle_key)
     ballots_by_account.hit(throttle_key)

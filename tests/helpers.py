@@ -1,0 +1,160 @@
+"""Plain helpers the tests share: paths, constants, page scraping, data written directly.
+
+Fixtures live in conftest.py, where pytest registers them; this module keeps no state.
+"""
+import functools
+import io
+import re
+import secrets
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Ballot, BallotItem, Territory, User
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+KATO_DEMO = ROOT / "app" / "demo" / "kato_demo.csv"
+PASSWORD = "correct-horse-battery"
+
+
+@functools.lru_cache(maxsize=None)
+def _catalogue(lang):
+    from babel.messages.pofile import read_po
+
+    with open(ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return read_po(f, locale=lang)
+
+
+def catalogue_translation(msgid, lang, **params):
+    """What the kk or ru catalogue says for msgid: the page or API must show exactly this."""
+    message = _catalogue(lang).get(msgid)
+    assert message is not None and message.string, f"{msgid!r} is not translated in {lang}"
+    text = message.string if isinstance(message.string, str) else message.string[0]
+    return text % params if params else text
+
+
+def csrf_token(response):
+    match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', response.data) or \
+        re.search(rb'name="csrf_token" value="([^"]+)"', response.data)
+    assert match, "no CSRF token in the page"
+    return match.group(1).decode()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, iin, password=PASSWORD, lang="en"):
+        page = self.client.get(f"/{lang}/login")
+        return self.client.post(f"/{lang}/login", data={
+            "iin": iin, "password": password, "csrf_token": csrf_token(page)})
+
+    def logout(self, lang="en"):
+        page = self.client.get(f"/{lang}/")
+        return self.client.post(f"/{lang}/logout", data={"csrf_token": csrf_token(page)})
+
+
+def image_bytes(fmt="PNG", size=(64, 48), color=(30, 120, 200), exif=None):
+    buffer = io.BytesIO()
+    image = Image.new("RGB", size, color)
+    kwargs = {"exif": exif} if exif is not None else {}
+    image.save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def login(client, iin, lang="en"):
+    response = AuthActions(client).login(iin, lang=lang)
+    assert response.status_code == 302, response.data[:500]
+    return response
+
+
+def unit(code):
+    return db.session.scalar(select(Territory).where(Territory.code == code))
+
+
+def residents(app, code, n):
+    """n resident accounts living in unit `code`, without the cost of hashing passwords
+    (they never log in); returns their ids."""
+    with app.app_context():
+        home = unit(code)
+        users = [User(iin_hmac=secrets.token_hex(32), full_name=f"Voter {i}", territory=home,
+                      role="resident", password_hash="!") for i in range(n)]
+        db.session.add_all(users)
+        db.session.commit()
+        return [u.id for u in users]
+
+
+def write_ballot(voter_id, cycle_id, proposal_ids, territory_code=None):
+    """A ballot row as if cast; territory_code overrides the home unit recorded at casting
+    (a voter who has since moved)."""
+    voter = db.session.get(User, voter_id)
+    territory = unit(territory_code) if territory_code else voter.territory
+    ballot = Ballot(cycle_id=cycle_id, voter_id=voter_id, territory_id=territory.id,
+                    receipt=secrets.token_hex(8))
+    ballot.items = [BallotItem(proposal_id=pid) for pid in proposal_ids]
+    db.session.add(ballot)
+    return ballot
+
+
+# --- The counted cycle of the results tests --------------------------------------------------
+# Test data for the results area: a counted, closed cycle with ballots, written directly.
+#
+# Voters are inserted as rows (no password hashing) so that a cycle with 25 voters costs
+# milliseconds. The stored count follows greedy with the ten-voter minimum:
+#
+#     A  8 000 000 ₸  25 voters  eligible, selected (rank 1)
+#     B  7 000 000 ₸  15 voters  eligible, selected (rank 2)
+#     C  9 000 000 ₸  12 voters  eligible, not selected (does not fit: 15 M + 9 M > 20 M)
+#     D  3 000 000 ₸   9 voters  below the minimum (fits, but is not eligible)
+
+PLAN = {"A": (8_000_000, 25, True, 1), "B": (7_000_000, 15, True, 2),
+        "C": (9_000_000, 12, False, None), "D": (3_000_000, 9, False, None)}
+TITLES = {"A": "Сквер на Абая", "B": "Освещение двора", "C": "Спортивная площадка",
+          "D": "Тротуар у школы"}
+
+
+def ballot_choices(k):
+    """The projects voter k approves (at most three)."""
+    chosen = ["A"]
+    if k < 15:
+        chosen.append("B")
+    if 10 <= k < 22:
+        chosen.append("C")
+    if k < 9:
+        chosen.append("D")
+    return chosen
+
+
+JUSTIFICATIONS = {
+    "A": ("approved", {"kk": "Жоба іске асыруға мақұлданды.", "ru": "Проект одобрен к реализации.",
+                       "en": "Approved for implementation."}),
+    "B": ("approved", {"ru": "Одобрено: средства предусмотрены в бюджете."}),
+    "C": ("not_approved", {"ru": "Не вошло в бюджет по итогам голосования.",
+                           "en": "Did not fit the budget after the vote."}),
+    "D": ("not_approved", {"kk": "Оннан аз адам дауыс берді.", "ru": "Менее десяти проголосовавших."}),
+}
+
+
+def conclude_all(app, ids, staff_id, skip=()):
+    from app.domain.conclusions import record_conclusion
+    from app.models import Proposal, User
+
+    with app.app_context():
+        user = db.session.get(User, staff_id)
+        for key, (decision, texts) in JUSTIFICATIONS.items():
+            if key in skip:
+                continue
+            record_conclusion(user, db.session.get(Proposal, ids["proposals"][key]), decision, texts)
+        db.session.commit()
+
+
+def publish(app, ids, staff_id):
+    from app.domain.lifecycle import publish as do_publish
+    from app.models import Cycle, User
+
+    with app.app_context():
+        do_publish(db.session.get(Cycle, ids["cycle"]), db.session.get(User, staff_id))
+        db.session.commit()
