@@ -43,11 +43,12 @@ def create_app(config_class=None):
     security.init_app(app)
     init_mail(app)
 
-    from app.auth import bp as auth_bp
-    from app.errors import bp as errors_bp, register_error_handlers
-    from app.main import bp as main_bp
     from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
     from app.cycles import bp as cycles_bp
+    from app.errors import bp as errors_bp
+    from app.errors import register_error_handlers
+    from app.main import bp as main_bp
     from app.results import bp as results_bp
     from app.staff import bp as staff_bp
     from app.voting import bp as voting_bp

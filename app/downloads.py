@@ -2,10 +2,10 @@
 from flask import Response, abort, current_app, request
 from sqlalchemy import select
 
+from app import feed
 from app.domain import open_data
 from app.extensions import db
 from app.models import Territory
-from app import feed
 
 
 def results_csv(cycle):

@@ -3,7 +3,8 @@ from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
 from flask import request, url_for
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db

@@ -4,7 +4,8 @@ Called by views and the API after their commit, so a failed transaction never se
 Sending goes through app.mail.send_mail (console backend in development, memory in tests).
 """
 from flask import has_request_context, request
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from app.i18n import LANGUAGES
 from app.mail import send_mail

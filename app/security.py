@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from limits import parse
 
 from app.domain.errors import Throttled
-from app.extensions import db, limiter, login_manager
+from app.extensions import limiter, login_manager
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "

@@ -1,6 +1,6 @@
 """Template helpers shared by every area."""
-from flask import g, request, url_for
-from flask_babel import format_currency, format_datetime, format_decimal
+from flask import request, url_for
+from flask_babel import format_datetime, format_decimal
 
 from app.labels import label_context
 from app.web import explain

@@ -22,9 +22,7 @@ import http.client
 import json
 import os
 import random
-import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -54,14 +52,16 @@ def seed(db_url, voters, proposals, login_sample):
     """Schema and data through the app's own models and domain functions; returns ids and tokens."""
     os.environ["DATABASE_URL"] = db_url
     os.environ["QATYSU_CONFIG"] = "development"
+    from datetime import date
+
+    from sqlalchemy import select
+
     from app import create_app
     from app.domain import accounts
     from app.domain.iin import iin_digest, make_iin
     from app.domain.territories import import_territories
     from app.extensions import db
     from app.models import Cycle, Proposal, Territory, User
-    from datetime import date
-    from sqlalchemy import select
 
     app = create_app()
     with app.app_context():

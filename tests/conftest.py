@@ -11,9 +11,7 @@ from app import create_app
 from app.domain.iin import make_iin
 from app.extensions import db, limiter
 from config import TestingConfig
-from tests.helpers import (KATO_DEMO, PASSWORD, PLAN, TITLES, AuthActions, ballot_choices, conclude_all,
-                           publish)
-
+from tests.helpers import KATO_DEMO, PASSWORD, PLAN, TITLES, AuthActions, ballot_choices, conclude_all, publish
 
 _schema_ready = set()
 
@@ -157,7 +155,7 @@ def make_cycle(app, territories):
 
     Writes the row directly (no phase moves, no audit): for tests that need a cycle in a given
     state. Tests of the phase rules themselves go through app.domain.phases."""
-    from app.models import Cycle, Territory
+    from app.models import Cycle
 
     def factory(territory="750000000", phase="draft", **fields):
         with app.app_context():
@@ -225,7 +223,7 @@ def tclient(client):
 @pytest.fixture
 def counted_cycle(app, make_cycle, make_proposal, make_user):
     """counted_cycle(territory="750000000", phase="closed", rule="greedy") -> dict of ids."""
-    from app.models import (Ballot, BallotItem, Cycle, ProposalResult, Territory, User)
+    from app.models import Ballot, BallotItem, Cycle, ProposalResult, User
 
     def factory(territory="750000000", phase="closed", rule="greedy", author_locale="ru",
                 author_email="author@example.kz", **fields):

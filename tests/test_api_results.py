@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Conclusion, Cycle
-from tests.helpers import conclude_all, publish
+from tests.helpers import conclude_all
 
 
 def test_results_visibility(client, api_token, counted_cycle, published_cycle, staff, make_user):

@@ -6,8 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Ballot
-from tests.helpers import PASSWORD
-from tests.helpers import residents
+from tests.helpers import PASSWORD, residents
 
 
 @pytest.fixture
@@ -130,7 +129,7 @@ def test_parallel_puts_from_one_account(app, setup):
 def test_ballots_are_rate_limited_per_account(new_iin, make_app, make_cycle, territories):
     app = make_app(BALLOTS_PER_ACCOUNT="2 per minute")
     from app.domain import accounts
-    from app.models import Cycle, Proposal, Territory, User
+    from app.models import Cycle, Proposal, Territory
 
     iin = new_iin()
     with app.app_context():

@@ -1,6 +1,5 @@
 """Conclusions of the akimat: the ten-voter minimum, justifications, documents, audit."""
 import io
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -8,9 +7,8 @@ from sqlalchemy import select
 from app.domain.conclusions import add_implementation_update, missing_languages, record_conclusion
 from app.domain.errors import Conflict, DomainError, NotAllowed
 from app.extensions import db
-from app.models import AuditEntry, Conclusion, Cycle, Proposal, User
-from tests.helpers import catalogue_translation, csrf_token
-from tests.helpers import conclude_all, publish
+from app.models import AuditEntry, Conclusion, Proposal, User
+from tests.helpers import catalogue_translation, conclude_all, csrf_token, publish
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from app.domain import access, counting, lifecycle, phases
+from app.domain import access, counting, lifecycle
 from app.extensions import db
 from app.models import Ballot, Cycle, Proposal, ProposalResult, User
 from tests.helpers import residents, unit, write_ballot

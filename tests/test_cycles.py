@@ -8,8 +8,7 @@ from app.domain import cycles as cycle_domain
 from app.domain.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, Cycle, Territory, User
-from tests.helpers import csrf_token
-from tests.helpers import catalogue_translation, login
+from tests.helpers import catalogue_translation, csrf_token, login
 
 NOW = datetime(2026, 3, 1, 4, 0, tzinfo=timezone.utc)
 
@@ -305,9 +304,9 @@ def test_demo_cycles_are_built_through_the_domain_and_idempotent(app):
 
 def test_every_page_renders_in_every_language_on_the_demo(app, client):
     """A smoke walk over the area's pages as the public, a resident, staff and an admin."""
-    from tests.helpers import AuthActions
     from app.demo import demo_iin, seed
     from app.demo.cycles import seed_cycles
+    from tests.helpers import AuthActions
 
     with app.app_context():
         seed()

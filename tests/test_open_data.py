@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Ballot, ProposalResult, User
-from tests.helpers import ROOT
-from tests.helpers import conclude_all, publish
+from app.models import Ballot, ProposalResult
+from tests.helpers import ROOT, conclude_all, publish
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -11,8 +11,7 @@ from app.domain import proposals as proposal_domain
 from app.domain.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import Cycle, Proposal, ProposalPhoto, User
-from tests.helpers import ROOT, csrf_token
-from tests.helpers import catalogue_translation, image_bytes, login
+from tests.helpers import ROOT, catalogue_translation, csrf_token, image_bytes, login
 
 GOOD = {"title": "Освещение улицы Жандосова", "description": "Поставить 12 фонарей вдоль тротуара.",
         "category": "lighting", "cost": 12_000_000, "address": "ул. Жандосова, 40–60"}

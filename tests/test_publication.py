@@ -7,13 +7,11 @@ from sqlalchemy import delete, select, update
 
 from app.domain.conclusions import record_conclusion
 from app.domain.errors import Conflict
-from app.domain.open_data import compute_digest, digest_payload_from_json, results_document
 from app.domain.lifecycle import publish as publish_cycle
+from app.domain.open_data import compute_digest, digest_payload_from_json, results_document
 from app.extensions import db
-from app.models import (Ballot, Conclusion, Cycle, ImplementationUpdate, PhaseChange, Proposal,
-                        ProposalResult, User)
-from tests.helpers import csrf_token
-from tests.helpers import conclude_all, publish
+from app.models import Ballot, Conclusion, Cycle, ImplementationUpdate, PhaseChange, Proposal, ProposalResult, User
+from tests.helpers import conclude_all, csrf_token
 
 
 def test_publish_refused_while_a_conclusion_is_missing(app, counted_cycle, staff):

@@ -2,11 +2,10 @@
 import re
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Conclusion
-from sqlalchemy import select
-from tests.helpers import conclude_all, publish
 
 
 def test_front_page_leads_to_the_published_cycle(client, published_cycle):

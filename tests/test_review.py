@@ -8,8 +8,7 @@ from app.domain import proposals as proposal_domain
 from app.domain.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, Cycle, Proposal, User
-from tests.helpers import csrf_token
-from tests.helpers import catalogue_translation, login
+from tests.helpers import catalogue_translation, csrf_token, login
 
 NOW = datetime(2026, 4, 20, 6, 0, tzinfo=timezone.utc)
 

@@ -9,8 +9,7 @@ from app.domain import voting
 from app.domain.errors import Conflict, DomainError, NotAllowed
 from app.extensions import db
 from app.models import Ballot, BallotItem, Cycle, User
-from tests.helpers import csrf_token
-from tests.helpers import residents
+from tests.helpers import csrf_token, residents
 
 
 def cast(app, voter_id, cycle_id, ids):

@@ -1,5 +1,6 @@
 from flask import current_app
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from app.api import bp
 from app.api.common import ApiError, json_body

@@ -2,16 +2,16 @@
 from datetime import datetime
 
 from flask import g, request
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
+from app import notifications
 from app.api import bp
 from app.api.common import ApiError, field, json_body, optional_token, token_required
 from app.api.openapi import I18N, _error_responses, _json, register_paths
 from app.domain import cycles as cycle_domain
-from app import notifications
 from app.extensions import db
 from app.languages import LANGUAGES
-
 
 
 def _iso(moment):

@@ -2,16 +2,18 @@
 
 Vote counts are not shown here: the voting and results work adds them where the phase allows."""
 from flask import current_app, g, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
+from app import notifications
 from app.api import bp
 from app.api.common import ApiError, field, json_body, optional_token, token_required
-from app.languages import LANGUAGES
 from app.api.cycles import _moment
 from app.api.openapi import I18N, _error_responses, _json, register_paths
-from app.domain import cycles as cycle_domain, proposals as proposal_domain
-from app import notifications
+from app.domain import cycles as cycle_domain
+from app.domain import proposals as proposal_domain
 from app.extensions import db
+from app.languages import LANGUAGES
 from app.models import ProposalStatus
 
 STATUSES = [s.value for s in ProposalStatus]

@@ -1,14 +1,14 @@
 """Results, conclusions, publication and open data in the API (../shared/api.md)."""
 from datetime import date
 
-from flask import current_app, g
-from flask_babel import get_locale, gettext as _
+from flask import g
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
-from app import notifications
+from app import downloads, notifications
 from app.api import bp
 from app.api.common import ApiError, field, json_body, optional_token, token_required
-from app.api.openapi import ERROR, _error_responses, _json, register_paths
-from app import downloads
+from app.api.openapi import _error_responses, _json, register_paths
 from app.domain import access, conclusions, lifecycle, open_data, records
 from app.extensions import db
 from app.languages import LANGUAGES

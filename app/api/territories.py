@@ -1,5 +1,6 @@
 from flask import request
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.api import bp

@@ -1,4 +1,5 @@
-from flask_babel import lazy_gettext as _l, lazy_ngettext
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional

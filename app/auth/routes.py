@@ -1,5 +1,6 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
 
@@ -12,7 +13,6 @@ from app.i18n import translate
 from app.models import Territory
 from app.security import throttled_login
 from app.web import show_domain_error
-
 
 MAX_SELECT_UNITS = 400
 

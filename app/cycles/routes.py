@@ -1,14 +1,17 @@
 """Public pages of cycles and proposals, and the resident's own proposals."""
 import math
 
-from flask import abort, current_app, flash, render_template, request, send_from_directory, url_for
-from flask_babel import get_locale, gettext as _
+from flask import abort, current_app, render_template, request, send_from_directory, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app.cycles import bp
 from app.cycles.forms import ProposalForm, WithdrawForm
-from app.domain import access, cycles as cycle_domain, proposals as proposal_domain
+from app.domain import access
+from app.domain import cycles as cycle_domain
+from app.domain import proposals as proposal_domain
 from app.domain.permissions import is_staff_of
 from app.form_values import parse_float, parse_int
 from app.labels import CATEGORY_LABELS, PHASE_LABELS, STATUS_LABELS

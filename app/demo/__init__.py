@@ -3,6 +3,7 @@ product grows) cycles in every phase. Idempotent: running it twice changes nothi
 from datetime import date
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.domain import accounts
@@ -10,7 +11,6 @@ from app.domain.iin import make_iin
 from app.domain.territories import import_territories
 from app.extensions import db
 from app.models import Territory, User
-from flask import current_app
 
 KATO_DEMO = Path(__file__).with_name("kato_demo.csv")
 DEMO_PASSWORD = "demo-password"

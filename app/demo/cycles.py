@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from app.demo import _account
-from app.domain import cycles as cycle_domain, proposals as proposal_domain
+from app.domain import cycles as cycle_domain
+from app.domain import proposals as proposal_domain
 from app.extensions import db
 from app.models import Cycle, Territory
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.domain.conclusions import add_implementation_update, record_conclusion
+from app.domain.lifecycle import publish
 from app.domain.open_data import counted_proposals
 from app.domain.permissions import is_staff_of
-from app.domain.lifecycle import publish
 from app.extensions import db
 from app.models import Cycle, Phase, Role, User
 

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from app.demo import _account
 from app.demo.results import seed_conclusions
 from app.demo.voting import seed_ballots
-from app.domain import cycles as cycle_domain, proposals as proposal_domain
+from app.domain import cycles as cycle_domain
+from app.domain import proposals as proposal_domain
 from app.extensions import db
 from app.models import Cycle, Territory
 

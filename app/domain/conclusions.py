@@ -14,9 +14,8 @@ from app.domain import audit, phases
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotFound, Np_
 from app.domain.permissions import require_staff_of
 from app.extensions import db
-from app.models import (Conclusion, Decision, ImplementationStatus, ImplementationUpdate, Phase,
-                        ProposalStatus)
 from app.languages import LANGUAGES
+from app.models import Conclusion, Decision, ImplementationStatus, ImplementationUpdate, Phase, ProposalStatus
 
 MAX_JUSTIFICATION = 5000
 MAX_NOTE = 1000

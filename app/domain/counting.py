@@ -14,8 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, func, select, update
 
 from app.extensions import db
-from app.models import (Ballot, BallotItem, CountingRule, Cycle, Proposal, ProposalResult,
-                        ProposalStatus, Territory)
+from app.models import Ballot, BallotItem, CountingRule, Cycle, Proposal, ProposalResult, ProposalStatus, Territory
 from app.models.cycle import NATIONAL_MIN_VOTERS
 
 # The cycle's rule key → the counting engine's rule key.

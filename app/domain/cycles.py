@@ -12,9 +12,9 @@ from app.domain import audit, lifecycle, phases, records
 from app.domain.errors import N_, FieldErrors, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_staff_of
 from app.extensions import db
+from app.languages import LANGUAGES
 from app.models import BallotStyle, Category, CountingRule, Cycle, Phase, Territory
 from app.models.cycle import NATIONAL_MIN_VOTERS
-from app.languages import LANGUAGES
 
 TEXT_FIELDS = tuple(f"title_{lang}" for lang in LANGUAGES) + tuple(f"description_{lang}" for lang in LANGUAGES)
 SCHEDULE_FIELDS = ("proposals_open", "proposals_close", "voting_open", "voting_close")

@@ -26,9 +26,8 @@ import io
 import json
 
 from app.extensions import db
-from app.models import (Ballot, BallotStyle, CountingRule, ImplementationUpdate, Proposal,
-                        ProposalStatus)
 from app.languages import LANGUAGES
+from app.models import Ballot, BallotStyle, CountingRule, ImplementationUpdate, Proposal, ProposalStatus
 
 # Our rule names -> (Pabulib META `rule`, the engine's key for `python -m app.tally --rule`).
 PABULIB_RULE = {CountingRule.GREEDY.value: ("greedy", "greedy"),
@@ -174,7 +173,8 @@ def ballots_pb(cycle, key):
 
     Projects are the admitted proposals that were counted (project_id = proposal id); votes
     carry no account id and no receipt; recount with `recount_command(cycle)`."""
-    from app.tally import Ballot as PbBallot, Election, Project, write
+    from app.tally import Ballot as PbBallot
+    from app.tally import Election, Project, write
 
     proposals = sorted(counted_proposals(cycle), key=lambda p: p.id)
     known = {p.id for p in proposals}

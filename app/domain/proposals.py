@@ -18,8 +18,8 @@ from app.domain import audit, phases, records
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_resident_of, require_staff_of
 from app.extensions import db
-from app.models import Phase, Proposal, ProposalPhoto, ProposalStatus
 from app.languages import LANGUAGES
+from app.models import Phase, Proposal, ProposalPhoto, ProposalStatus
 
 MAX_TITLE = 200
 MIN_TITLE = 5

@@ -17,8 +17,17 @@ from app.domain import phases
 from app.domain.errors import N_, Conflict
 from app.domain.open_data import compute_digest
 from app.domain.permissions import require_staff_of
-from app.models import (Ballot, BallotItem, Conclusion, Cycle, ImplementationUpdate, Phase,
-                        Proposal, ProposalResult, ProposalStatus)
+from app.models import (
+    Ballot,
+    BallotItem,
+    Conclusion,
+    Cycle,
+    ImplementationUpdate,
+    Phase,
+    Proposal,
+    ProposalResult,
+    ProposalStatus,
+)
 
 
 def missing_conclusions(cycle):

@@ -1,7 +1,7 @@
 from flask import redirect, render_template, url_for
 
-from app.languages import LANG_PREFIX
 from app.i18n import preferred_language
+from app.languages import LANG_PREFIX
 from app.main import bp
 
 

@@ -1,12 +1,12 @@
 """The database models, one module per aggregate. Import from here: `from app.models import User`."""
-from app.models.territory import Territory, TerritoryLevel
-from app.models.user import ApiToken, Role, User
 from app.models.audit import AuditEntry
+from app.models.ballot import Ballot, BallotItem
+from app.models.conclusion import Conclusion, Decision, ImplementationStatus, ImplementationUpdate
 from app.models.cycle import BallotStyle, Category, CountingRule, Cycle, Phase, PhaseChange
 from app.models.proposal import Proposal, ProposalPhoto, ProposalStatus
-from app.models.ballot import Ballot, BallotItem
 from app.models.result import ProposalResult
-from app.models.conclusion import Conclusion, Decision, ImplementationStatus, ImplementationUpdate
+from app.models.territory import Territory, TerritoryLevel
+from app.models.user import ApiToken, Role, User
 
 __all__ = [
     "ApiToken", "AuditEntry", "Ballot", "BallotItem", "BallotStyle", "Category", "Conclusion",

@@ -7,7 +7,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import downloads
-from app.domain import access, conclusions as conclusions_domain, open_data, records
+from app.domain import access, open_data, records
+from app.domain import conclusions as conclusions_domain
 from app.domain.permissions import is_staff_of
 from app.extensions import db
 from app.languages import LANG_PREFIX, LANGUAGE_NAMES

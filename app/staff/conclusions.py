@@ -5,7 +5,8 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app import notifications
-from app.domain import access, conclusions as conclusions_domain, counting, lifecycle, open_data, publication
+from app.domain import access, counting, lifecycle, open_data, publication
+from app.domain import conclusions as conclusions_domain
 from app.domain.errors import N_, Conflict
 from app.labels import IMPLEMENTATION_LABELS
 from app.languages import LANGUAGE_NAMES, LANGUAGES

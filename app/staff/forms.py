@@ -1,12 +1,19 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, DateField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField,
-                     TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import CheckboxInput, DateTimeLocalInput, ListWidget
-
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, DateTimeLocalInput, ListWidget
 
 from app.domain.conclusions import MAX_JUSTIFICATION, MAX_NOTE
 from app.labels import CATEGORY_LABELS, RULE_LABELS, STYLE_LABELS

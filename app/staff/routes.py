@@ -2,12 +2,16 @@
 import math
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app import notifications
-from app.domain import access, audit as audit_domain, cycles as cycle_domain, phases, proposals as proposal_domain
+from app.domain import access, phases
+from app.domain import audit as audit_domain
+from app.domain import cycles as cycle_domain
+from app.domain import proposals as proposal_domain
 from app.domain.errors import DomainError
 from app.domain.permissions import is_staff_of
 from app.form_values import local_input, parse_int, parse_local_datetime

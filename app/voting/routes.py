@@ -1,6 +1,7 @@
 """The resident's ballot and its receipt."""
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.domain import voting
