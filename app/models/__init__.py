@@ -7,10 +7,11 @@ from app.models.proposal import Proposal, ProposalPhoto, ProposalStatus
 from app.models.ballot import Ballot, BallotItem
 from app.models.result import ProposalResult
 from app.models.conclusion import Conclusion, Decision, ImplementationStatus, ImplementationUpdate
+from app.models.eds import EdsChallenge
 
 __all__ = [
     "ApiToken", "AuditEntry", "Ballot", "BallotItem", "BallotStyle", "Category", "Conclusion",
-    "CountingRule", "Cycle", "Decision", "ImplementationStatus", "ImplementationUpdate", "Phase",
-    "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult", "ProposalStatus", "Role",
-    "Territory", "TerritoryLevel", "User",
+    "CountingRule", "Cycle", "Decision", "EdsChallenge", "ImplementationStatus",
+    "ImplementationUpdate", "Phase", "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult",
+    "ProposalStatus", "Role", "Territory", "TerritoryLevel", "User",
 ]
