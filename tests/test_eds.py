@@ -89,6 +89,8 @@ class OcspResponder:
         self.known, self.revoked, self.requests = {}, set(), 0
         self.signing_key = issuer_key  # a test swaps it for a forger's
         self.this_update = NOW - timedelta(minutes=1)
+        self.delegate = None  # (certificate, key) of a responder the issuer delegated to
+        self.next_update = timedelta(hours=4)
 
     def answer(self, request_der):
         self.requests += 1
@@ -98,13 +100,20 @@ class OcspResponder:
         builder = ocsp.OCSPResponseBuilder().add_response(
             cert=cert, issuer=self.issuer, algorithm=hashes.SHA1(),
             cert_status=ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD,
-            this_update=self.this_update, next_update=self.this_update + timedelta(hours=4),
+            this_update=self.this_update,
+            next_update=self.next_update and self.this_update + self.next_update,
             revocation_time=NOW - timedelta(days=2) if revoked else None,
-            revocation_reason=x509.ReasonFlags.key_compromise if revoked else None,
-        ).responder_id(ocsp.OCSPResponderEncoding.HASH, self.issuer)
+            revocation_reason=x509.ReasonFlags.key_compromise if revoked else None)
+        if self.delegate:  # as NCA RK does: by name, its own certificate included
+            responder, key = self.delegate
+            builder = builder.responder_id(ocsp.OCSPResponderEncoding.NAME, responder)
+            builder = builder.certificates([responder])
+        else:
+            builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, self.issuer)
+            key = self.signing_key
         for extension in request.extensions:
             builder = builder.add_extension(extension.value, critical=extension.critical)
-        return builder.sign(self.signing_key, hashes.SHA256()).public_bytes(Encoding.DER)
+        return builder.sign(key, hashes.SHA256()).public_bytes(Encoding.DER)
 
     def fetcher(self, url, request_der):
         return self.answer(request_der)
@@ -374,6 +383,46 @@ def test_unreachable_responder_fails_closed(pki):
     with pytest.raises(RevocationUnavailable) as caught:
         verify(pki, sign_cms(CHALLENGE.encode(), cert, key, [pki.intermediate]))
     assert caught.value.code == "revocation_unavailable" and caught.value.status == 503
+
+
+def nca_style_responder(pki, extended=(ExtendedKeyUsageOID.OCSP_SIGNING,)):
+    """A delegated responder shaped like NCA RK's: EKU OCSPSigning, and an ocspNoCheck whose
+    value is empty instead of NULL, which makes the certificate's extension list unparsable."""
+    key = rsa_key(6)
+    builder = (x509.CertificateBuilder().subject_name(ca_name("TEST OCSP RESPONDER"))
+               .issuer_name(pki.intermediate.subject).public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(NOW - timedelta(days=30)).not_valid_after(NOW + timedelta(days=300))
+               .add_extension(x509.ExtendedKeyUsage(list(extended)), critical=False)
+               .add_extension(x509.UnrecognizedExtension(x509.OID_OCSP_NO_CHECK, b""),
+                              critical=False))
+    return builder.sign(pki.intermediate_key, hashes.SHA256()), key
+
+
+def test_delegated_responder_shaped_like_ncas_is_trusted(pki, resident, monkeypatch):
+    cert, key = resident
+    responder = nca_style_responder(pki)
+    with pytest.raises(ValueError):
+        responder[0].extensions  # what NCA's real responder certificate does to cryptography
+    monkeypatch.setattr(pki.responder, "delegate", responder)
+    monkeypatch.setattr(pki.responder, "next_update", None)  # NCA answers without nextUpdate
+    assert verify(pki, sign_cms(CHALLENGE.encode(), cert, key, [pki.intermediate])).iin == IIN
+    pki.responder.revoked.add(cert.serial_number)
+    refused("certificate_revoked", pki, sign_cms(CHALLENGE.encode(), cert, key, [pki.intermediate]))
+
+
+def test_answer_signed_by_a_certificate_not_for_ocsp_fails_closed(pki, resident, monkeypatch):
+    # Another resident's certificate is issued by the same authority, but may not vouch for others.
+    cert, key = resident
+    other, other_key = pki.resident(name("БАСҚА АДАМ", serial=f"IIN{make_iin(date(1970, 1, 1))}"),
+                                    key_index=7)
+    monkeypatch.setattr(pki.responder, "delegate", (other, other_key))
+    with pytest.raises(RevocationUnavailable):
+        verify(pki, sign_cms(CHALLENGE.encode(), cert, key, [pki.intermediate]))
+    monkeypatch.setattr(pki.responder, "delegate",
+                        nca_style_responder(pki, [ExtendedKeyUsageOID.CLIENT_AUTH]))
+    with pytest.raises(RevocationUnavailable):
+        verify(pki, sign_cms(CHALLENGE.encode(), cert, key, [pki.intermediate]))
 
 
 @pytest.mark.parametrize("attack", ["forged", "stale", "garbage"])

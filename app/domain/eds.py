@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from asn1crypto import cms, core
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -532,8 +533,21 @@ def _verify_ocsp_signature(response, issuer, now, url):
 def _delegated_by(responder, issuer, now):
     try:
         responder.verify_directly_issued_by(issuer)
-        usage = responder.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
+    except (ValueError, TypeError, InvalidSignature):
         return False
-    return (ExtendedKeyUsageOID.OCSP_SIGNING in usage
+    return (ExtendedKeyUsageOID.OCSP_SIGNING.dotted_string in _extended_key_usages(responder)
             and responder.not_valid_before_utc <= now <= responder.not_valid_after_utc)
+
+
+def _extended_key_usages(cert):
+    """The certificate's extended key usage OIDs, parsing that one extension only. NCA RK's
+    OCSP responder certificate carries an ocspNoCheck whose value is empty instead of NULL:
+    cryptography (cert.extensions) and asn1crypto's accessors refuse the whole list for it."""
+    tbs = asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))["tbs_certificate"]
+    for extension in tbs["extensions"]:
+        if extension["extn_id"].native == "extended_key_usage":
+            try:
+                return {oid.dotted for oid in extension["extn_value"].parsed}
+            except ValueError:
+                return set()
+    return set()
