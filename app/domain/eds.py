@@ -275,7 +275,9 @@ def _to_cryptography(cert):
     try:
         return x509.load_der_x509_certificate(cert.dump())
     except ValueError:
-        _refuse("certificate_untrusted", N_("The certificate is not trusted."))
+        _refuse("certificate_untrusted", N_(
+            "The certificate is not trusted: it was not issued by the National Certification "
+            "Authority of Kazakhstan."))
 
 
 def _verify_signature(signer_info, signed_data, leaf, content):
