@@ -177,7 +177,8 @@ def resident(pki):
 
 
 def sign_cms(content, cert, key, chain=(), *, attached=True, signed_attrs=True, pss=False,
-             digest="sha256", signature_oid=None, message_digest=None, signed_content=None):
+             digest="sha256", signature_oid=None, message_digest=None, signed_content=None,
+             content_type="data"):
     """CMS SignedData built with asn1crypto: `content` is what the CMS carries,
     `signed_content` (default: the same) what the signature and messageDigest are over."""
     signed_content = content if signed_content is None else signed_content
@@ -217,9 +218,9 @@ def sign_cms(content, cert, key, chain=(), *, attached=True, signed_attrs=True, 
     }
     if attrs is not None:
         signer_info["signed_attrs"] = attrs
-    encap = {"content_type": "data"}
+    encap = {"content_type": content_type}
     if attached:
-        encap["content"] = content
+        encap["content"] = content if content_type == "data" else core.OctetString(content)
     signed_data = cms.SignedData({
         "version": "v1", "digest_algorithms": [digest_algorithm], "encap_content_info": encap,
         "certificates": [asn1_cert] + [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER))
@@ -318,6 +319,19 @@ def test_detached_signature_of_another_challenge_is_refused(pki, resident):
                                      b"\x00" * 10, "A" * 200_000])
 def test_garbage_is_refused(pki, garbage):
     refused("signature_invalid", pki, garbage)
+
+
+def test_content_that_is_not_data_is_refused(pki, resident):
+    cert, key = resident
+    refused("signature_invalid", pki, sign_cms(CHALLENGE.encode(), cert, key, [pki.intermediate],
+                                               content_type="1.2.398.9.9"))
+
+
+@pytest.mark.parametrize("challenge", [None, "", 42])
+def test_missing_challenge_is_refused(pki, resident, challenge):
+    cert, key = resident
+    refused("challenge_invalid", pki, sign_cms(CHALLENGE.encode(), cert, key, [pki.intermediate]),
+            challenge=challenge)
 
 
 def test_signature_of_another_challenge_is_refused(pki, resident):

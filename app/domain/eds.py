@@ -178,21 +178,34 @@ def verify_signed_challenge(cms_der_or_b64, expected_challenge, trusted_roots_pe
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     roots = load_trusted_roots(trusted_roots_pem)
-    signed_data = _load_signed_data(cms_der_or_b64)
-    signer_info = _only_signer(signed_data)
-    certificates = _certificates(signed_data)
-    signer_cert = _signer_certificate(signer_info["sid"], certificates)
-    _refuse_unsupported_algorithms(signer_info, signer_cert)
-
+    if not isinstance(expected_challenge, str) or not expected_challenge:
+        _refuse("challenge_invalid", N_("This sign-in request has expired. Please try again."))
     expected = expected_challenge.encode("utf-8")
-    content = signed_data["encap_content_info"]["content"]
-    content = expected if isinstance(content, core.Void) else content.native
-    leaf = _to_cryptography(signer_cert)
-    _verify_signature(signer_info, signed_data, leaf, content)
-    if not isinstance(content, bytes) or not hmac.compare_digest(content, expected):
+    signed_data = _load_signed_data(cms_der_or_b64)
+    try:  # asn1crypto parses lazily: a malformed part fails where it is first read
+        signer_info = _only_signer(signed_data)
+        certificates = _certificates(signed_data)
+        signer_cert = _signer_certificate(signer_info["sid"], certificates)
+        _refuse_unsupported_algorithms(signer_info, signer_cert)
+        encapsulated = signed_data["encap_content_info"]
+        if encapsulated["content_type"].native != "data":
+            _invalid_signature()
+        content = encapsulated["content"]
+        content = expected if isinstance(content, core.Void) else content.native
+        leaf = _to_cryptography(signer_cert)
+        _verify_signature(signer_info, leaf, content)
+    except (ValueError, TypeError, KeyError):
+        _invalid_signature()
+    if not hmac.compare_digest(content, expected):
         _refuse("challenge_invalid", N_("This sign-in request has expired. Please try again."))
 
-    intermediates = [_to_cryptography(c) for c in certificates if c is not signer_cert]
+    intermediates = []
+    for cert in certificates:
+        if cert is not signer_cert:
+            try:
+                intermediates.append(x509.load_der_x509_certificate(cert.dump()))
+            except ValueError:
+                continue  # an unreadable extra certificate cannot be on the path anyway
     chain = _validated_chain(leaf, intermediates, roots, now)
     _require_authentication_usage(leaf)
     check_revocation(chain, now, ocsp_fetcher or fetch_ocsp)
@@ -202,18 +215,16 @@ def verify_signed_challenge(cms_der_or_b64, expected_challenge, trusted_roots_pe
 def load_trusted_roots(pem):
     """The certificates of a PEM bundle (str or bytes); ValueError when there are none."""
     if isinstance(pem, str):
-        pem = pem.encode("ascii")
-    roots = x509.load_pem_x509_certificates(pem)  # raises ValueError on an empty bundle
-    return roots
+        pem = pem.encode("utf-8")
+    return x509.load_pem_x509_certificates(pem)
 
 
 def _load_signed_data(data):
     if isinstance(data, str):
-        data = data.strip()
+        if len(data) > MAX_CMS_BYTES * 2:
+            _invalid_signature()
         # NCALayer may wrap its base64; PEM armour is tolerated as well.
         data = re.sub(r"-----(BEGIN|END) [A-Z0-9 ]+-----|\s", "", data)
-        if len(data) > MAX_CMS_BYTES * 4 // 3 + 4:
-            _invalid_signature()
         try:
             data = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
@@ -224,11 +235,9 @@ def _load_signed_data(data):
         info = cms.ContentInfo.load(data, strict=True)
         if info["content_type"].native != "signed_data":
             _invalid_signature()
-        signed_data = info["content"]
-        signed_data.native  # parse everything now, so malformed parts fail here and not later
+        return info["content"]
     except (ValueError, TypeError, KeyError):
         _invalid_signature()
-    return signed_data
 
 
 def _only_signer(signed_data):
@@ -280,7 +289,7 @@ def _to_cryptography(cert):
             "Authority of Kazakhstan."))
 
 
-def _verify_signature(signer_info, signed_data, leaf, content):
+def _verify_signature(signer_info, leaf, content):
     digest_name = signer_info["digest_algorithm"]["algorithm"].native
     hash_algorithm = DIGESTS[digest_name]()
     signed_attrs = signer_info["signed_attrs"]
@@ -292,8 +301,7 @@ def _verify_signature(signer_info, signed_data, leaf, content):
             attrs.setdefault(attr["type"].native, []).extend(attr["values"])
         digests = attrs.get("message_digest", [])
         types = attrs.get("content_type", [])
-        encap_type = signed_data["encap_content_info"]["content_type"].native
-        if (len(digests) != 1 or len(types) != 1 or types[0].native != encap_type
+        if (len(digests) != 1 or len(types) != 1 or types[0].native != "data"
                 or not hmac.compare_digest(digests[0].native, _digest(hash_algorithm, content))):
             _invalid_signature()
         # The signature covers the attributes as a SET OF (tag 0x31), not as the [0] they are
