@@ -506,6 +506,12 @@ def test_trusted_roots_must_not_be_empty(pki, resident):
 
 # --- challenges ---------------------------------------------------------------------------
 
+def stored_challenge(now=NOW):
+    value = eds.issue_challenge(now=now).value
+    db.session.commit()
+    return value
+
+
 def test_challenge_is_random_urlsafe_and_stored_only_as_a_hash(app):
     with app.app_context():
         issued = eds.issue_challenge(now=NOW)
@@ -520,8 +526,7 @@ def test_challenge_is_random_urlsafe_and_stored_only_as_a_hash(app):
 
 def test_challenge_is_consumed_once(app):
     with app.app_context():
-        value = eds.issue_challenge(now=NOW).value
-        db.session.commit()
+        value = stored_challenge()
         eds.consume_challenge(value, now=NOW + timedelta(minutes=1))
         db.session.commit()
         with pytest.raises(EdsRefused) as caught:
@@ -535,8 +540,7 @@ def test_challenge_is_consumed_once(app):
 ])
 def test_expired_or_unknown_challenge_is_refused(app, value, later):
     with app.app_context():
-        issued = eds.issue_challenge(now=NOW).value
-        db.session.commit()
+        issued = stored_challenge()
         with pytest.raises(EdsRefused) as caught:
             eds.consume_challenge(value if value is not None else issued, now=NOW + later)
         assert caught.value.code == "challenge_invalid"
@@ -545,8 +549,7 @@ def test_expired_or_unknown_challenge_is_refused(app, value, later):
 def test_authenticate_refuses_a_replayed_signature(app, pki, resident):
     cert, key = resident
     with app.app_context():
-        challenge = eds.issue_challenge(now=NOW).value
-        db.session.commit()
+        challenge = stored_challenge()
         cms_data = sign_cms(challenge.encode(), cert, key, [pki.intermediate])
         identity = eds.authenticate(challenge, cms_data, pki.roots_pem, now=NOW)
         db.session.commit()
@@ -559,8 +562,7 @@ def test_authenticate_refuses_a_replayed_signature(app, pki, resident):
 def test_failed_attempt_leaves_the_challenge_usable(app, pki, resident):
     cert, key = resident
     with app.app_context():
-        challenge = eds.issue_challenge(now=NOW).value
-        db.session.commit()
+        challenge = stored_challenge()
         with pytest.raises(EdsRefused):
             eds.authenticate(challenge, sign_cms(b"other", cert, key, [pki.intermediate]),
                              pki.roots_pem, now=NOW)
