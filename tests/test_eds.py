@@ -239,7 +239,7 @@ def refused(code, pki, cms_data, **options):
     with pytest.raises(EdsRefused) as caught:
         verify(pki, cms_data, **options)
     assert caught.value.code == code, caught.value
-    assert caught.value.status == 401
+    assert caught.value.code in eds.REFUSAL_CODES and caught.value.status == 401
     return caught.value
 
 
@@ -469,6 +469,11 @@ def test_certificate_not_for_authentication_is_refused(pki, options):
 def test_certificate_without_a_valid_iin_is_refused(pki, serial):
     cert, key = pki.resident(name("ТЕСТОВ ТЕСТ", serial=serial))
     refused("certificate_no_iin", pki, sign_cms(CHALLENGE.encode(), cert, key, [pki.intermediate]))
+
+
+def test_certificate_without_a_name_is_refused(pki):
+    cert, key = pki.resident(name(None, surname=None, patronymic=None))
+    refused("certificate_no_name", pki, sign_cms(CHALLENGE.encode(), cert, key, [pki.intermediate]))
 
 
 def test_minor_is_refused_like_at_registration(pki):

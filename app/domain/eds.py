@@ -26,7 +26,8 @@ of two requests racing with the same signed challenge the database lets exactly 
 `authenticate` consumes the challenge only after the signature verified: a failed attempt
 leaves nothing to roll back, and a successful one can never be replayed.
 
-No Flask here: the web layer reads the PEM file, passes the time and translates the messages.
+No Flask here (the database is reached through the models, as elsewhere in the domain): the
+web layer reads the PEM file, passes the time and translates the messages.
 """
 import base64
 import binascii
@@ -64,6 +65,13 @@ IIN_SERIAL = re.compile(r"IIN(\d{12})")
 GOST_OID_PREFIXES = ("1.2.398.3.10.", "1.2.643.")
 DIGESTS = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
 
+# Every code EdsRefused (401) carries; RevocationUnavailable is 503 `revocation_unavailable`,
+# and a minor's certificate gets iin.InvalidIIN `iin_under_age` (422) as at registration.
+REFUSAL_CODES = ("signature_invalid", "challenge_invalid", "algorithm_not_supported",
+                 "certificate_untrusted", "certificate_expired",
+                 "certificate_not_for_authentication", "certificate_revoked",
+                 "certificate_no_iin", "certificate_no_name")
+
 OCSP_TIMEOUT = 5  # seconds; the sign-in page waits for this
 MAX_OCSP_BYTES = 64 * 1024
 OCSP_CLOCK_SKEW = timedelta(minutes=5)
@@ -94,6 +102,17 @@ def _refuse(code, message):
 
 def _invalid_signature():
     _refuse("signature_invalid", N_("The signature is not valid."))
+
+
+def _challenge_invalid():
+    # Unknown, used, expired or not the one signed: the resident's remedy is the same.
+    _refuse("challenge_invalid", N_("This sign-in request has expired. Please try again."))
+
+
+def _untrusted():
+    _refuse("certificate_untrusted", N_(
+        "The certificate is not trusted: it was not issued by the National Certification "
+        "Authority of Kazakhstan."))
 
 
 @dataclass(frozen=True)
@@ -141,7 +160,7 @@ def consume_challenge(value, now=None):
     """Mark a challenge used, once: unknown, used or expired challenges are refused."""
     now = now or datetime.now(timezone.utc)
     if not isinstance(value, str) or not value or len(value) > 200:
-        _refuse("challenge_invalid", N_("This sign-in request has expired. Please try again."))
+        _challenge_invalid()
     result = db.session.execute(
         update(EdsChallenge)
         .where(EdsChallenge.challenge_hash == challenge_digest(value),
@@ -149,7 +168,7 @@ def consume_challenge(value, now=None):
         .values(used_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        _refuse("challenge_invalid", N_("This sign-in request has expired. Please try again."))
+        _challenge_invalid()
 
 
 def purge_challenges(now=None):
@@ -179,7 +198,7 @@ def verify_signed_challenge(cms_der_or_b64, expected_challenge, trusted_roots_pe
         raise ValueError("now must be timezone-aware")
     roots = load_trusted_roots(trusted_roots_pem)
     if not isinstance(expected_challenge, str) or not expected_challenge:
-        _refuse("challenge_invalid", N_("This sign-in request has expired. Please try again."))
+        _challenge_invalid()
     expected = expected_challenge.encode("utf-8")
     signed_data = _load_signed_data(cms_der_or_b64)
     try:  # asn1crypto parses lazily: a malformed part fails where it is first read
@@ -197,7 +216,7 @@ def verify_signed_challenge(cms_der_or_b64, expected_challenge, trusted_roots_pe
     except (ValueError, TypeError, KeyError):
         _invalid_signature()
     if not hmac.compare_digest(content, expected):
-        _refuse("challenge_invalid", N_("This sign-in request has expired. Please try again."))
+        _challenge_invalid()
 
     intermediates = []
     for cert in certificates:
@@ -284,9 +303,7 @@ def _to_cryptography(cert):
     try:
         return x509.load_der_x509_certificate(cert.dump())
     except ValueError:
-        _refuse("certificate_untrusted", N_(
-            "The certificate is not trusted: it was not issued by the National Certification "
-            "Authority of Kazakhstan."))
+        _untrusted()
 
 
 def _verify_signature(signer_info, leaf, content):
@@ -382,9 +399,7 @@ def _validated_chain(leaf, intermediates, roots, now):
             _refuse("certificate_expired", N_(
                 "Your certificate has expired or is not valid yet. Please renew your EDS at "
                 "NCA RK (pki.gov.kz)."))
-    _refuse("certificate_untrusted", N_(
-        "The certificate is not trusted: it was not issued by the National Certification "
-        "Authority of Kazakhstan."))
+    _untrusted()
 
 
 def _require_authentication_usage(cert):
@@ -506,9 +521,7 @@ def _ocsp_check(cert, issuer, url, now, fetcher):
         _refuse("certificate_revoked", N_(
             "Your certificate has been revoked. Please get a new EDS from NCA RK (pki.gov.kz)."))
     if single.certificate_status != ocsp.OCSPCertStatus.GOOD:
-        _refuse("certificate_untrusted", N_(
-            "The certificate is not trusted: it was not issued by the National Certification "
-            "Authority of Kazakhstan."))
+        _untrusted()
 
 
 def _verify_ocsp_signature(response, issuer, now, url):
