@@ -615,3 +615,21 @@ def test_production_refuses_to_start_with_the_demo_pki():
 
     with pytest.raises(RuntimeError, match="EDS_DEMO"):
         ProductionConfig.validate(App)
+
+
+# --- the default OCSP fetcher -------------------------------------------------------------
+
+def test_default_fetcher_posts_over_http_only(pki, resident):
+    cert, _ = resident
+    request = (ocsp.OCSPRequestBuilder().add_certificate(cert, pki.intermediate, hashes.SHA1())
+               .build().public_bytes(Encoding.DER))
+    answer = ocsp.load_der_ocsp_response(eds.fetch_ocsp(pki.ocsp_url, request))
+    assert answer.certificate_status == ocsp.OCSPCertStatus.GOOD
+    with pytest.raises(ValueError):
+        eds.fetch_ocsp("file:///etc/passwd", request)
+
+
+def test_only_http_responders_are_asked(pki):
+    cert, key = pki.resident(ocsp_url="ldap://ocsp.example/")
+    assert eds.ocsp_urls(cert) == []
+    assert verify(pki, sign_cms(CHALLENGE.encode(), cert, key, [pki.intermediate])).iin == IIN
