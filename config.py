@@ -68,6 +68,11 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "noreply@qatysu.kz")
 
+    # EDS sign-in: a PEM bundle of NCA RK's root certificates (see app/domain/eds.py).
+    EDS_TRUSTED_ROOTS = os.environ.get("EDS_TRUSTED_ROOTS")
+    # The throwaway demo PKI of app/demo/eds.py; production refuses to start with it on.
+    EDS_DEMO = os.environ.get("EDS_DEMO", "0") == "1"
+
     @staticmethod
     def validate(app):
         """Hook for classes that must refuse to start with unsafe settings."""
@@ -80,6 +85,7 @@ class DevelopmentConfig(Config):
     PREFERRED_URL_SCHEME = "http"
     SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-key-not-for-production-use"
     IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY") or "development-only-iin-key-not-for-production"
+    EDS_DEMO = os.environ.get("EDS_DEMO", "1") == "1"
 
 
 class TestingConfig(DevelopmentConfig):
@@ -108,6 +114,8 @@ class ProductionConfig(Config):
             "QATYSU_ALLOW_SQLITE"
         ):
             raise RuntimeError("Production runs on PostgreSQL: set DATABASE_URL.")
+        if app.config.get("EDS_DEMO"):
+            raise RuntimeError("EDS_DEMO trusts a throwaway demo PKI: never in production.")
 
 
 CONFIGS = {

@@ -3,6 +3,7 @@ from app.models.audit import AuditEntry
 from app.models.ballot import Ballot, BallotItem
 from app.models.conclusion import Conclusion, Decision, ImplementationStatus, ImplementationUpdate
 from app.models.cycle import BallotStyle, Category, CountingRule, Cycle, Phase, PhaseChange
+from app.models.eds import EdsChallenge
 from app.models.proposal import Proposal, ProposalPhoto, ProposalStatus
 from app.models.result import ProposalResult
 from app.models.territory import Territory, TerritoryLevel
@@ -10,7 +11,7 @@ from app.models.user import ApiToken, Role, User
 
 __all__ = [
     "ApiToken", "AuditEntry", "Ballot", "BallotItem", "BallotStyle", "Category", "Conclusion",
-    "CountingRule", "Cycle", "Decision", "ImplementationStatus", "ImplementationUpdate", "Phase",
-    "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult", "ProposalStatus", "Role",
-    "Territory", "TerritoryLevel", "User",
+    "CountingRule", "Cycle", "Decision", "EdsChallenge", "ImplementationStatus",
+    "ImplementationUpdate", "Phase", "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult",
+    "ProposalStatus", "Role", "Territory", "TerritoryLevel", "User",
 ]
