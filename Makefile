@@ -9,7 +9,7 @@ PORT ?= 8000
 WORKERS ?= 2
 export QATYSU_CONFIG ?= development
 
-.PHONY: run test install install-dev translations migrate seed serve bench bench-tally bench-votes clean
+.PHONY: run test lint install install-dev translations migrate seed serve bench bench-tally bench-votes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,12 @@ run: seed
 	@echo "Qatysu is at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	@$(MAKE) --no-print-directory serve
 
+# Lint first (ruff: pyflakes, pycodestyle, import order, complexity), then the suite.
+lint: install-dev
+	$(BIN)/ruff check .
+
 # pytest exits 5 when it collected nothing: that is a failure here, never a pass.
-test: install-dev translations
+test: install-dev translations lint
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
 
