@@ -348,3 +348,16 @@ def test_unknown_mes_options_are_errors():
     for options in ({"completion": "add2"}, {"engine": "gpu"}, {"utility": "joy"}, {"budget_step": 0}):
         with pytest.raises(ValueError):
             count(election, "mes", **options)
+
+
+def test_mes_add1_does_not_walk_when_everything_fits():
+    """equalshares.net runs MES once at B/n when all projects fit in the budget together;
+    pabutools' walk (add1-exhaustive) goes on until the outcome is exhaustive."""
+    election = Election([Project("a", 60), Project("b", 40)], [["a"], ["a"], ["a"], ["b"]], budget=100)
+    plain = count(election, "mes")
+    assert plain.winners == ["a"] and plain.details["completion_steps"] == 0
+    assert plain.details["final_share"] == 25
+    assert count(election, "mes", completion="add1u").winners == ["a", "b"]
+    walked = count(election, "mes", completion="add1-exhaustive")
+    assert walked.winners == ["a", "b"] and walked.details["final_share"] == 40
+    assert count(election, "mes", completion="add1", engine="reference").to_dict() == plain.to_dict()

@@ -91,29 +91,29 @@ class BatchState:
         for f in fields(self):
             setattr(self, f.name, getattr(kept, f.name))
 
-    def compact(s):
+    def compact(self):
         """Renumber the classes that hold voters 0..k-1 (class 0, the dry, stays 0).
 
         Splits leave empty class ids behind; every pass over class ids (bincount,
         flatnonzero) costs their number. The renumbering keeps the order of ids, so
         every segment is summed in the same order and no float result changes.
         """
-        size = s.size
-        keep = size[:s.classes] > 0
+        size = self.size
+        keep = size[:self.classes] > 0
         keep[0] = True
         live = np.flatnonzero(keep)
-        remap = np.zeros(s.classes, dtype=np.intp)
+        remap = np.zeros(self.classes, dtype=np.intp)
         remap[live] = np.arange(live.size)
-        s.cls = remap[s.cls]
-        beta = np.zeros_like(s.beta)
-        beta[:, :live.size] = s.beta[:, live]
-        s.beta = beta
+        self.cls = remap[self.cls]
+        beta = np.zeros_like(self.beta)
+        beta[:, :live.size] = self.beta[:, live]
+        self.beta = beta
         fresh_size = np.zeros_like(size)
         fresh_size[:live.size] = size[live]
-        s.size = fresh_size
-        s.classes = int(live.size)
-        weights = s.weights
-        for j in np.flatnonzero(s.valid):
+        self.size = fresh_size
+        self.classes = int(live.size)
+        weights = self.weights
+        for j in np.flatnonzero(self.valid):
             nz, w = weights[j]
             weights[j] = (remap[nz], w)
 
