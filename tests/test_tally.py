@@ -350,14 +350,16 @@ def test_unknown_mes_options_are_errors():
             count(election, "mes", **options)
 
 
-def test_mes_add1_does_not_walk_when_everything_fits():
-    """equalshares.net runs MES once at B/n when all projects fit in the budget together;
-    pabutools' walk (add1-exhaustive) goes on until the outcome is exhaustive."""
-    election = Election([Project("a", 60), Project("b", 40)], [["a"], ["a"], ["a"], ["b"]], budget=100)
-    plain = count(election, "mes")
-    assert plain.winners == ["a"] and plain.details["completion_steps"] == 0
-    assert plain.details["final_share"] == 25
-    assert count(election, "mes", completion="add1u").winners == ["a", "b"]
-    walked = count(election, "mes", completion="add1-exhaustive")
-    assert walked.winners == ["a", "b"] and walked.details["final_share"] == 40
-    assert count(election, "mes", completion="add1", engine="reference").to_dict() == plain.to_dict()
+def test_mes_add1_when_everything_fits_funds_every_supported_project():
+    """No outcome can overspend, so the walk goes to its end: the first share above the budget.
+    (equalshares.net's tool would keep MES at B/n, funding only a; see app/tally/mes.)"""
+    election = Election([Project("a", 60), Project("b", 40), Project("c", 0)], [["a"], ["a"], ["a"], ["b"]],
+                        budget=100)
+    walked = count(election, "mes")
+    assert walked.winners == ["a", "b"]  # c has no supporter
+    assert (walked.projects["a"].price_per_voter, walked.projects["b"].price_per_voter) == (20, 40)
+    assert walked.details["final_share"] == 101 and walked.details["completion_steps"] == 76
+    assert count(election, "mes", engine="reference").to_dict() == walked.to_dict()
+    assert count(election, "mes", completion="none").winners == ["a"]
+    exhaustive = count(election, "mes", completion="add1-exhaustive")
+    assert exhaustive.winners == ["a", "b"] and exhaustive.details["final_share"] == 40

@@ -2,7 +2,7 @@
 
 from fractions import Fraction
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from app.tally import Election, Project, count, parse, write
@@ -55,15 +55,13 @@ def test_greedy_respects_its_order(election):
 @given(elections(), st.booleans())
 def test_mes_add1_stops_where_the_definition_says(election, exhaustive_stop):
     """After add1 one more unit per voter overspends (add1-exhaustive: or the outcome is
-    exhaustive), unless the share already exceeds the budget or everything fits (no walk)."""
+    exhaustive), unless the share already exceeds the budget."""
     completion = "add1-exhaustive" if exhaustive_stop else "add1"
     result = count(election, "mes", completion=completion)
     engine = EqualShares(election, [True] * len(election.projects))
     supported = [p for p in election.projects if result.projects[p.id].votes > 0]
     exhaustive = all(p.id in result.winners or result.spent + p.cost > election.budget for p in supported)
-    everything_fits = sum(p.cost for p in election.projects) <= election.budget
-    walked = not (everything_fits and not exhaustive_stop)
-    if walked and not (exhaustive_stop and exhaustive) and result.details["final_share"] <= election.budget:
+    if not (exhaustive_stop and exhaustive) and result.details["final_share"] <= election.budget:
         following = engine.run(result.details["final_share"] + 1)
         assert engine.spent(following) > election.budget
     add1u = count(election, "mes", completion=completion.replace("add1", "add1u"))
@@ -116,6 +114,25 @@ def elections_with_room(draw):
                             min_size=3, max_size=25))
     budget = draw(st.integers(max(1, sum(costs) // 3), sum(costs)))
     return Election(projects=projects, ballots=ballots, budget=budget)
+
+
+@settings(max_examples=60, deadline=None)
+@given(elections(), st.sampled_from(["cost", "approval"]))
+def test_mes_add1_jump_when_nothing_can_overspend_equals_stepping(election, utility):
+    """When every supported project fits in the budget the walk goes straight to the first
+    share above the budget: the same as stepping there one unit at a time."""
+    supported = [p for p, v in zip(election.projects, election.supporters()) if v > 0]
+    assume(sum(p.cost for p in supported) <= election.budget)
+    share = Fraction(election.budget, len(election.ballots))
+    chosen, steps = reference_mes(election, share, utility=utility), 0
+    while share <= election.budget:
+        share, steps = share + 1, steps + 1
+        chosen = reference_mes(election, share, utility=utility)
+    expected = (chosen, share, steps)
+    start = Fraction(election.budget, len(election.ballots))
+    assert reference_add1(election, start, 1, utility=utility) == expected
+    engine = EqualShares(election, [True] * len(election.projects), utility=utility)
+    assert engine.add_one(start, 1) == expected
 
 
 @settings(max_examples=150, deadline=None)

@@ -10,8 +10,14 @@ Completions (`completion=`)
 add1              (default) equalshares.net's compute tool: raise every voter's share by
                   `budget_step` (one currency unit) and rerun, *as long as the outcome still
                   fits the budget*; the outcome at the last share that fits is the result.
-                  As that tool does, there is no walk when every eligible project fits in
-                  the budget together (MES at B/n is the result).
+                  The walk ends once the share exceeds the budget (every voter could then
+                  pay for everything alone). One deliberate difference from the tool: when
+                  every eligible supported project fits in the budget together, no outcome
+                  can overspend; the tool then skips its walk (MES at B/n, which may leave
+                  popular projects unfunded; its walk would never end), while here the walk
+                  reaches its end at once (the first share above the budget: every
+                  supported project funded). The two agree whenever some outcome overspends,
+                  which is every Pabulib election with an official equalshares result.
 add1u             add1, then what is left is filled greedily by votes.
 add1-exhaustive   pabutools' `method_of_equal_shares(voter_budget_increment=1)`: the same
                   walk, but it also stops at the first share whose outcome is *exhaustive*
@@ -65,14 +71,12 @@ def method_of_equal_shares(election, threshold=None, tie_breaking="pabulib", uti
     share = Fraction(election.budget) / len(election.ballots)
     result.details["initial_share"] = share
     run, walk = _engine(engine, election, eligible, utility, tie_breaking)
-    if completion.startswith("add1") and not _everything_fits(election, eligible, completion):
+    if completion.startswith("add1"):
         start = Fraction(floor(share)) if integral_start else share
         chosen, share, steps = walk(start, Fraction(budget_step), completion.endswith("-exhaustive"))
         result.details["completion_steps"] = steps
     else:
         chosen = run(share)
-        if completion.startswith("add1"):
-            result.details["completion_steps"] = 0
     result.details["final_share"] = share
     for c, price in chosen:
         figures = result.projects[election.projects[c].id]
@@ -113,14 +117,6 @@ def _engine(engine, election, eligible, utility, tie_breaking):
     def walk(start, step, exhaustive_stop):
         return fast.add_one(start, step, exhaustive_stop=exhaustive_stop)
     return fast.run, walk
-
-
-def _everything_fits(election, eligible, completion):
-    """equalshares.net skips its add-one walk when every project fits in the budget together."""
-    if completion not in ("add1", "add1u"):
-        return False
-    total = sum((p.cost for p, ok in zip(election.projects, eligible) if ok), Fraction(0))
-    return total <= election.budget
 
 
 __all__ = ["COMPLETIONS", "ENGINES", "EqualShares", "FITS", "method_of_equal_shares", "reference_add1",

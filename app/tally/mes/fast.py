@@ -186,6 +186,10 @@ class EqualShares:
         are computed in batches (see `outcomes`).
         """
         start, step = Fraction(start), Fraction(step)
+        if not exhaustive_stop and self.spent([(c, None) for c in self.candidates + self.free]) <= self.budget:
+            # No outcome can overspend: the walk would step on until the share exceeds the budget.
+            k = floor((self.budget - start) / step) + 1
+            return self.run(start + k * step), start + k * step, k
         walk = _ShareWalk(self, start, step, skip, exhaustive_stop)
         k = 0
         while not (exhaustive_stop and walk.exhaustive(k)):

@@ -74,9 +74,13 @@ def reference_add1(election, start, step=1, eligible=None, utility="cost", tie_b
 
     From share s, move to s + step while the outcome at s + step fits the budget (and stop
     once s exceeds the budget: then every voter could pay for everything alone). This is the
-    walk of equalshares.net's compute tool. With exhaustive_stop (pabutools' variant) the walk
-    also stops at s as soon as the outcome at s is exhaustive: no eligible supported project
-    outside it fits in what is left of the budget.
+    walk of equalshares.net's compute tool. (When every fundable project fits in the budget
+    together, no outcome overspends and the walk goes straight to the first share above the
+    budget, where every fundable project is funded; the tool instead skips its walk when all
+    projects fit, keeping MES at B/n -- its walk has no other end -- see mes/__init__.py.)
+    With exhaustive_stop (pabutools' variant) the walk also stops at s as soon as the outcome
+    at s is exhaustive: no eligible supported project outside it fits in what is left of the
+    budget.
     """
     projects = election.projects
     if eligible is None:
@@ -92,6 +96,12 @@ def reference_add1(election, start, step=1, eligible=None, utility="cost", tie_b
         return all(c in taken or spent(chosen) + projects[c].cost > election.budget for c in fundable)
 
     share, step, steps = Fraction(start), Fraction(step), 0
+    if not exhaustive_stop and spent([(c, None) for c in fundable]) <= election.budget:
+        # No outcome can overspend, so the loop below would step on until the share exceeds the
+        # budget (millions of steps on a real budget): go there at once.
+        steps = int((election.budget - share) // step) + 1
+        share += steps * step
+        return reference_mes(election, share, eligible, utility, tie_breaking), share, steps
     chosen = reference_mes(election, share, eligible, utility, tie_breaking)
     while not (exhaustive_stop and exhaustive(chosen)):
         following = reference_mes(election, share + step, eligible, utility, tie_breaking)
