@@ -32,7 +32,8 @@ computed with equalshares.net's tool, and its walk does not stop at an exhaustiv
 (green budget; tests/data/) shows the difference: at share 1,000,000/6,586 + 150 the outcome
 (31 projects, with 66 and 67) is exhaustive, which is where pabutools stops; the walk goes on
 to + 164, where the outcome (30 projects, with 46 instead of 66 and 67) is the one the city
-funded. Świecie 2023 and Assen 2024 come out the same with both walks.
+funded. Świecie 2023 and Assen 2024 give the city's winners with both walks. (The tool computes
+in floats by default; this engine's outcomes are exact, and agree on all three.)
 `integral_start=True` starts the walk at floor(B/n) (the tool's "integral endowments").
 
 Engines (`engine=`)
