@@ -1,5 +1,10 @@
 """Benchmark: each rule on the shared Pabulib files, against pabutools in the same run.
 
+Rows: greedy, greedy-threshold, mes (add-one completion as equalshares.net computes it, our
+default) and mes-exhaustive (completion="add1-exhaustive": pabutools' variant, which stops at
+the first exhaustive outcome; pabutools' MES is timed and compared on this row). The files
+are ../shared/pabulib/*.pb and tests/data/*.pb (Wieliczka 2023).
+
     python bench/tally.py [--quick] [--skip-slow-pabutools | --pabutools-mes-voters N]
                           [--files STEM ...] [--repeat N]
 
@@ -26,7 +31,14 @@ sys.path.insert(0, str(ROOT))
 from app.tally import count, parse_file  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "pabulib"
-RULES = ["greedy", "greedy-threshold", "mes"]
+DATA = ROOT / "tests" / "data"
+# row label -> (rule, options)
+RULES = {
+    "greedy": ("greedy", {}),
+    "greedy-threshold": ("greedy-threshold", {}),
+    "mes": ("mes", {"completion": "add1"}),
+    "mes-exhaustive": ("mes", {"completion": "add1-exhaustive"}),
+}
 
 
 def pabutools_runner(path, rule):
@@ -35,6 +47,8 @@ def pabutools_runner(path, rule):
 
     instance, profile = parse_pabulib(str(path))
     if rule == "mes":
+        return None  # pabutools has no add-one walk that goes on past an exhaustive outcome
+    if rule == "mes-exhaustive":
         return lambda: method_of_equal_shares(instance, profile, sat_class=Cost_Sat, voter_budget_increment=1)
     if rule == "greedy-threshold":
         threshold = instance.meta.get("min_project_score_threshold")
@@ -72,26 +86,27 @@ def main():
     parser.add_argument("--repeat", type=int, default=3,
                         help="time our engine this many times and print the best (pabutools runs once)")
     args = parser.parse_args()
-    paths = sorted(SHARED.glob("*.pb"))
+    paths = sorted(SHARED.glob("*.pb")) + sorted(DATA.glob("*.pb"))
     if args.files:
         paths = [p for p in paths if p.stem in args.files]
     print(f"{'file':42} {'rule':17} {'voters':>7} {'qatysu s':>9} {'cpu s':>7} {'pabutools s':>12} {'cpu s':>8} "
           f"{'speed-up':>9}  same")
     for path in paths:
         election = parse_file(path)
-        for rule in RULES:
+        for rule, (key, options) in RULES.items():
             if rule == "greedy-threshold" and "min_project_score_threshold" not in election.meta:
                 continue
-            if rule != "mes" and election.vote_type not in ("approval", "choose-1"):
+            if key != "mes" and election.vote_type not in ("approval", "choose-1"):
                 continue  # pabutools' Cost_Sat greedy ranks by supporters, not points
             gc.collect()  # pabutools' objects from the previous rule are gone: none of its garbage is ours to sweep
-            runs = [timed(lambda: count(election, rule, tie_breaking="lexicographic")) for _ in range(max(args.repeat, 1))]
+            runs = [timed(lambda: count(election, key, tie_breaking="lexicographic", **options))
+                    for _ in range(max(args.repeat, 1))]
             ours = (min(t[0] for t, _ in runs), min(t[1] for t, _ in runs))
             result = runs[0][1]
             theirs, same = None, ""
             limit = args.pabutools_mes_voters if args.pabutools_mes_voters is not None else \
                 (20000 if args.skip_slow_pabutools else None)
-            slow = rule == "mes" and limit is not None and len(election.ballots) > limit
+            slow = key == "mes" and limit is not None and len(election.ballots) > limit
             if not args.quick and not slow:
                 runner = pabutools_runner(path, rule)
                 if runner is not None:

@@ -10,10 +10,9 @@ import pytest
 
 from app.tally import PABULIB_RULES, RULES, Election, PabulibError, Project, count, parse, parse_file, write
 from app.tally.rules import exclusions_from_meta
-from tally_helpers import SHARED, file_header, pabutools_outcome, shared_files
+from tally_helpers import DATA, MISSING, SHARED, file_header, pabutools_outcome, require_shared, shared_files
 
 REPO = Path(__file__).resolve().parents[1]
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is absent")
 SMALL = ["Netherlands_Assen_2024", "Poland_Gdynia_2022_Kamienna_Gora__small", "Poland_Katowice_2025_Zarzecze",
          "Poland_Warszawa_2018_Pole_Mokotowskie", "Switzerland_Zurich_D5", "Poland_Lodz_2024_Katedralna",
          "Poland_Swiecie_2023", "Poland_Krakow_2024_Mistrzejowice", "Poland_Wroclaw_2018_Rejon_nr_14_750"]
@@ -31,7 +30,7 @@ def with_city_result(paths):
     chosen = []
     for path in paths:
         meta, columns = file_header(path)
-        if PABULIB_RULES.get(meta.get("rule", "")) is not None and "selected" in columns:
+        if path == MISSING or PABULIB_RULES.get(meta.get("rule", "")) is not None and "selected" in columns:
             chosen.append(path)
     return chosen
 
@@ -45,13 +44,14 @@ def for_pabutools_greedy(paths):
     chosen = []
     for path in paths:
         meta, _ = file_header(path)
-        if meta.get("vote_type", "approval") in ("approval", "choose-1") and \
+        if path == MISSING or meta.get("vote_type", "approval") in ("approval", "choose-1") and \
                 int(meta.get("num_votes", "0") or 0) <= PABUTOOLS_GREEDY_MAX_VOTERS:
             chosen.append(path)
     return chosen
 
 
 def load(stem):
+    require_shared()
     if stem not in _cache:
         _cache[stem] = parse_file(SHARED / f"{stem}.pb")
     return _cache[stem]
@@ -61,7 +61,8 @@ def city_selected(election):
     return {p.id for p in election.projects if p.extra.get("selected") == "1"}
 
 
-MINIMAL = "META\nkey;value\nbudget;100\nvote_type;approval\nPROJECTS\nproject_id;cost;name\na;60;A\nb;50;B\nc;40;C\nVOTES\nvoter_id;vote\n1;a,b\n2;b\n3;a,c\n"
+MINIMAL = ("META\nkey;value\nbudget;100\nvote_type;approval\nPROJECTS\nproject_id;cost;name\na;60;A\nb;50;B\nc;40;C\n"
+           "VOTES\nvoter_id;vote\n1;a,b\n2;b\n3;a,c\n")
 
 
 # -- parser -------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def test_parses_minimal_file():
     (MINIMAL.replace("project_id;cost;name", "project_id;price;name"), "projects", 6, "cost"),
     (MINIMAL[:MINIMAL.index("VOTES")], "votes", None, "missing"),
     ("hello;world\n" + MINIMAL, "", 1, "before any data"),
-    (MINIMAL.replace("1;a,b", "1;a,a"), "votes", 12, "twice"),
+    (MINIMAL.replace("vote_type;approval", "vote_type;ordinal").replace("1;a,b", "1;a,b,a"), "votes", 12, "twice"),
     (MINIMAL.replace("vote_type;approval", "vote_type;cumulative").replace("voter_id;vote", "voter_id;vote;points")
      .replace("1;a,b", "1;a,b;1").replace("2;b", "2;b;1").replace("3;a,c", "3;a,c;1,1"), "votes", 12, "points"),
 ])
@@ -106,7 +107,6 @@ def test_quoted_fields_and_decimal_costs():
     assert again.projects[0].name == election.projects[0].name and again.projects[0].cost == Fraction(121, 2)
 
 
-@needs_shared
 @pytest.mark.parametrize("path", shared_files(), ids=lambda p: p.stem)
 def test_writer_round_trips_every_shared_file(path):
     election = load(path.stem)
@@ -119,7 +119,6 @@ def test_writer_round_trips_every_shared_file(path):
     assert write(again) == write(election)
 
 
-@needs_shared
 @pytest.mark.parametrize("stem", SMALL)
 def test_pabutools_reads_our_output_identically(stem):
     from pabutools.election import parse_pabulib
@@ -130,8 +129,9 @@ def test_pabutools_reads_our_output_identically(stem):
     ours, our_profile = parse_pabulib_from_string(write(election))
     assert sorted((p.name, p.cost) for p in ours) == sorted((p.name, p.cost) for p in theirs)
     assert ours.budget_limit == theirs.budget_limit
-    as_lists = lambda profile: [[(p.name, b[p]) for p in b] if hasattr(b, "items") else [p.name for p in b]
-                                for b in profile]
+
+    def as_lists(profile):
+        return [[(p.name, b[p]) for p in b] if hasattr(b, "items") else [p.name for p in b] for b in profile]
     assert as_lists(our_profile) == as_lists(their_profile)
 
 
@@ -193,7 +193,6 @@ def test_unknown_rule_and_missing_threshold_are_errors():
 
 
 # -- faithfulness: the cities' own results --------------------------------------------
-@needs_shared
 @pytest.mark.parametrize("path", with_city_result(shared_files()), ids=lambda p: p.stem)
 def test_winners_equal_the_citys_selected_column(path):
     election = load(path.stem)
@@ -206,7 +205,6 @@ def test_winners_equal_the_citys_selected_column(path):
 
 
 # -- faithfulness: pabutools ------------------------------------------------------------
-@needs_shared
 @pytest.mark.parametrize("path", for_pabutools_greedy(shared_files()), ids=lambda p: p.stem)
 def test_greedy_equals_pabutools(path):
     election = load(path.stem)
@@ -215,7 +213,6 @@ def test_greedy_equals_pabutools(path):
     assert count(election, "greedy").winners == pabutools_outcome(election, "greedy")
 
 
-@needs_shared
 @pytest.mark.parametrize("stem", ["Netherlands_Assen_2024", "Poland_Gdynia_2022_Kamienna_Gora__small",
                                   "Poland_Katowice_2025_Zarzecze", "Switzerland_Zurich_D5",
                                   "Poland_Lodz_2024_Katedralna", "Poland_Swiecie_2023",
@@ -225,10 +222,10 @@ def test_mes_without_completion_equals_pabutools(stem):
     assert count(election, "mes", completion="none").winners == pabutools_outcome(election, "mes")
 
 
-@needs_shared
-def test_mes_add1_equals_pabutools_on_assen():
+def test_mes_add1_exhaustive_equals_pabutools_on_assen():
     election = load("Netherlands_Assen_2024")
-    assert count(election, "mes").winners == pabutools_outcome(election, "mes", completion="add1")
+    assert count(election, "mes", completion="add1-exhaustive").winners == \
+        pabutools_outcome(election, "mes", completion="add1")
 
 
 # -- command line ---------------------------------------------------------------------
@@ -236,8 +233,8 @@ def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "app.tally", *args], cwd=REPO, capture_output=True, text=True)
 
 
-@needs_shared
 def test_cli_prints_winners_and_json():
+    require_shared()
     path = str(SHARED / "Poland_Gdynia_2022_Kamienna_Gora__small.pb")
     plain = run_cli(path, "--rule", "greedy-no-skip")
     assert plain.returncode == 0 and plain.stdout.splitlines()[0].startswith("2022/KAG/0002")
@@ -258,3 +255,111 @@ def test_cli_exit_code_2_on_bad_input(tmp_path):
 
 def test_rules_registry_keys():
     assert set(RULES) == {"greedy", "greedy-no-skip", "greedy-threshold", "greedy-exclusive", "mes"}
+
+
+# -- quirks read with a warning, refused with --strict ----------------------------------
+DOUBLED = MINIMAL.replace("3;a,c", "3;a,c,a")
+
+
+def test_project_listed_twice_in_a_vote_counts_once_with_a_warning():
+    election = parse(DOUBLED)
+    assert [b.projects for b in election.ballots] == [["a", "b"], ["b"], ["a", "c"]]
+    assert [(w.section, w.line) for w in election.warnings] == [("votes", 14)]
+    assert "'a' is listed twice in one vote; counted once" in str(election.warnings[0])
+    assert str(election.warnings[0]).startswith("VOTES section, line 14:")
+    assert parse(MINIMAL).warnings == []
+    with pytest.raises(PabulibError) as caught:
+        parse(DOUBLED, strict=True)
+    assert (caught.value.section, caught.value.line) == ("votes", 14) and "twice" in str(caught.value)
+
+
+def test_same_quirk_on_many_lines_is_warned_on_each():
+    election = parse(DOUBLED + "4;a,c,a\n5;b,b,c,c\n")
+    assert [w.line for w in election.warnings] == [14, 15, 16]
+    assert "projects 'b', 'c' are listed twice" in str(election.warnings[2])
+
+
+def test_cli_prints_warnings_and_strict_refuses(tmp_path):
+    path = tmp_path / "doubled.pb"
+    path.write_text(DOUBLED)
+    read = run_cli(str(path), "--rule", "greedy")
+    assert read.returncode == 0
+    assert f"warning: {path}: VOTES section, line 14: project 'a' is listed twice in one vote" in read.stderr
+    refused = run_cli(str(path), "--rule", "greedy", "--strict")
+    assert refused.returncode == 2 and "VOTES section, line 14" in refused.stderr and "twice" in refused.stderr
+
+
+# -- MES: the official results computed with equalshares.net ------------------------------
+WIELICZKA = DATA / "poland_wieliczka_2023_green-budget.pb"
+
+
+def official(stem):
+    return parse_file(WIELICZKA) if stem == WIELICZKA.stem else load(stem)
+
+
+@pytest.mark.parametrize("stem", [WIELICZKA.stem, "Poland_Swiecie_2023", "Netherlands_Assen_2024"])
+def test_mes_add1_reproduces_the_official_equalshares_results(stem):
+    election = official(stem)
+    assert election.meta["rule"] == "equalshares/add1"
+    assert set(count(election, "mes").winners) == city_selected(election)
+    assert set(count(election, "mes", integral_start=True).winners) == city_selected(election)
+
+
+def test_wieliczka_shows_where_pabutools_add1_differs():
+    """pabutools stops the walk at the first exhaustive outcome (share B/n + 150, 31 projects
+    with 66 and 67); equalshares.net walks on while the outcome fits (+ 164, the city's 30)."""
+    election = parse_file(WIELICZKA)
+    ours = count(election, "mes")
+    theirs = count(election, "mes", completion="add1-exhaustive")
+    assert set(theirs.winners) - set(ours.winners) == {"66", "67"}
+    assert set(ours.winners) - set(theirs.winners) == {"46"}
+    assert (ours.details["completion_steps"], theirs.details["completion_steps"]) == (164, 150)
+    assert len(ours.winners) == 30 and ours.spent <= election.budget < ours.spent + 46000
+
+
+def test_wieliczka_data_file_is_documented():
+    readme = (DATA / "README.md").read_text()
+    assert WIELICZKA.name in readme and "equalshares-compute-tool" in readme
+
+
+# -- MES: the reference engine (the oracle) and the fast one agree on real files ----------
+@pytest.mark.parametrize("stem", ["Netherlands_Assen_2024", "Poland_Gdynia_2022_Kamienna_Gora__small",
+                                  "Poland_Katowice_2025_Zarzecze", "Switzerland_Zurich_D5",
+                                  "Poland_Warszawa_2018_Pole_Mokotowskie"])
+@pytest.mark.parametrize("completion", ["add1", "add1-exhaustive", "none"])
+def test_mes_fast_engine_equals_the_reference_on_small_files(stem, completion):
+    election = load(stem)
+    fast = count(election, "mes", completion=completion).to_dict()
+    reference = count(election, "mes", completion=completion, engine="reference").to_dict()
+    assert fast == reference
+
+
+def test_cli_selects_the_reference_engine():
+    require_shared()
+    path = str(SHARED / "Netherlands_Assen_2024.pb")
+    fast = json.loads(run_cli(path, "--rule", "mes", "--json").stdout)
+    reference = json.loads(run_cli(path, "--rule", "mes", "--engine", "reference", "--json").stdout)
+    assert fast == reference
+    assert run_cli(path, "--rule", "mes", "--engine", "nope").returncode == 2
+
+
+def test_unknown_mes_options_are_errors():
+    election = parse(MINIMAL)
+    for options in ({"completion": "add2"}, {"engine": "gpu"}, {"utility": "joy"}, {"budget_step": 0}):
+        with pytest.raises(ValueError):
+            count(election, "mes", **options)
+
+
+def test_mes_add1_when_everything_fits_funds_every_supported_project():
+    """No outcome can overspend, so the walk goes to its end: the first share above the budget.
+    (equalshares.net's tool would keep MES at B/n, funding only a; see app/tally/mes.)"""
+    election = Election([Project("a", 60), Project("b", 40), Project("c", 0)], [["a"], ["a"], ["a"], ["b"]],
+                        budget=100)
+    walked = count(election, "mes")
+    assert walked.winners == ["a", "b"]  # c has no supporter
+    assert (walked.projects["a"].price_per_voter, walked.projects["b"].price_per_voter) == (20, 40)
+    assert walked.details["final_share"] == 101 and walked.details["completion_steps"] == 76
+    assert count(election, "mes", engine="reference").to_dict() == walked.to_dict()
+    assert count(election, "mes", completion="none").winners == ["a"]
+    exhaustive = count(election, "mes", completion="add1-exhaustive")
+    assert exhaustive.winners == ["a", "b"] and exhaustive.details["final_share"] == 40

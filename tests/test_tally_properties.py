@@ -2,12 +2,13 @@
 
 from fractions import Fraction
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from app.tally import Election, Project, count, parse, write
 from app.tally.mes import FITS, EqualShares
-from tally_helpers import pabutools_outcome, reference_add1, reference_mes
+from app.tally.mes.reference import reference_add1, reference_mes
+from tally_helpers import pabutools_outcome
 
 RULE_KEYS = ["greedy", "greedy-no-skip", "greedy-threshold", "greedy-exclusive", "mes"]
 
@@ -51,17 +52,19 @@ def test_greedy_respects_its_order(election):
 
 
 @settings(max_examples=60, deadline=None)
-@given(elections())
-def test_mes_add1_stops_where_the_definition_says(election):
-    """After add1 the outcome is exhaustive, or one more unit per voter overspends."""
-    result = count(election, "mes")
+@given(elections(), st.booleans())
+def test_mes_add1_stops_where_the_definition_says(election, exhaustive_stop):
+    """After add1 one more unit per voter overspends (add1-exhaustive: or the outcome is
+    exhaustive), unless the share already exceeds the budget."""
+    completion = "add1-exhaustive" if exhaustive_stop else "add1"
+    result = count(election, "mes", completion=completion)
     engine = EqualShares(election, [True] * len(election.projects))
     supported = [p for p in election.projects if result.projects[p.id].votes > 0]
     exhaustive = all(p.id in result.winners or result.spent + p.cost > election.budget for p in supported)
-    if not exhaustive and result.details["final_share"] <= election.budget:
+    if not (exhaustive_stop and exhaustive) and result.details["final_share"] <= election.budget:
         following = engine.run(result.details["final_share"] + 1)
         assert engine.spent(following) > election.budget
-    add1u = count(election, "mes", completion="add1u")
+    add1u = count(election, "mes", completion=completion.replace("add1", "add1u"))
     assert add1u.winners[:len(result.winners)] == result.winners
     assert all(p.id in add1u.winners or add1u.spent + p.cost > election.budget for p in election.projects
                if p.cost > 0 and add1u.projects[p.id].eligible)
@@ -113,40 +116,60 @@ def elections_with_room(draw):
     return Election(projects=projects, ballots=ballots, budget=budget)
 
 
+@settings(max_examples=60, deadline=None)
+@given(elections(), st.sampled_from(["cost", "approval"]))
+def test_mes_add1_jump_when_nothing_can_overspend_equals_stepping(election, utility):
+    """When every supported project fits in the budget the walk goes straight to the first
+    share above the budget: the same as stepping there one unit at a time."""
+    supported = [p for p, v in zip(election.projects, election.supporters()) if v > 0]
+    assume(sum(p.cost for p in supported) <= election.budget)
+    share = Fraction(election.budget, len(election.ballots))
+    chosen, steps = reference_mes(election, share, utility=utility), 0
+    while share <= election.budget:
+        share, steps = share + 1, steps + 1
+        chosen = reference_mes(election, share, utility=utility)
+    expected = (chosen, share, steps)
+    start = Fraction(election.budget, len(election.ballots))
+    assert reference_add1(election, start, 1, utility=utility) == expected
+    engine = EqualShares(election, [True] * len(election.projects), utility=utility)
+    assert engine.add_one(start, 1) == expected
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.one_of(elections_with_room(), elections_with_duplicates()), MES_OPTIONS, st.integers(0, 10))
-def test_mes_certified_outcomes_are_sound(election, options, extra):
-    """Where the walk's batch stops a run early (FITS), the full outcome does fit the budget and
-    is not exhaustive; every other answer is the full outcome."""
+@given(st.one_of(elections_with_room(), elections_with_duplicates()), MES_OPTIONS, st.integers(0, 10), st.booleans())
+def test_mes_certified_outcomes_are_sound(election, options, extra, exhaustive_stop):
+    """Where the walk's batch stops a run early (FITS), the full outcome does fit the budget (and
+    is not exhaustive, when the walk stops there); every other answer is the full outcome."""
     utility, tie_breaking = options
     engine = EqualShares(election, [True] * len(election.projects), utility=utility, tie_breaking=tie_breaking)
     start = Fraction(election.budget, len(election.ballots)) + extra
     shares = [start + k for k in range(9)]
-    for share, answer in zip(shares, engine.outcomes(shares, certify=True)):
+    for share, answer in zip(shares, engine.outcomes(shares, certify=True, exhaustive_stop=exhaustive_stop)):
         full = reference_mes(election, share, utility=utility, tie_breaking=tie_breaking)
         if answer is FITS:
-            assert engine.spent(full) <= election.budget and not engine.exhaustive(full)
+            assert engine.spent(full) <= election.budget
+            assert not (exhaustive_stop and engine.exhaustive(full))
         else:
             assert answer == tuple(c for c, _ in full)
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.one_of(elections_with_duplicates(), elections(), elections_with_room()), MES_OPTIONS)
-def test_mes_add1_equals_the_reference_walk(election, options):
+@given(st.one_of(elections_with_duplicates(), elections(), elections_with_room()), MES_OPTIONS, st.booleans())
+def test_mes_add1_equals_the_reference_walk(election, options, exhaustive_stop):
     utility, tie_breaking = options
     engine = EqualShares(election, [True] * len(election.projects), utility=utility, tie_breaking=tie_breaking)
     share = Fraction(election.budget, len(election.ballots))
-    assert engine.add_one(share, Fraction(1)) == reference_add1(election, share, 1, utility=utility,
-                                                                tie_breaking=tie_breaking)
+    assert engine.add_one(share, Fraction(1), exhaustive_stop=exhaustive_stop) == reference_add1(
+        election, share, 1, utility=utility, tie_breaking=tie_breaking, exhaustive_stop=exhaustive_stop)
 
 
 @settings(max_examples=60, deadline=None)
-@given(elections())
-def test_mes_skip_ahead_equals_one_step_at_a_time(election):
+@given(elections(), st.booleans())
+def test_mes_skip_ahead_equals_one_step_at_a_time(election, exhaustive_stop):
     engine = EqualShares(election, [True] * len(election.projects))
     share = election.budget / len(election.ballots)
-    fast = engine.add_one(share, Fraction(1))
-    slow = engine.add_one(share, Fraction(1), skip=False)
+    fast = engine.add_one(share, Fraction(1), exhaustive_stop=exhaustive_stop)
+    slow = engine.add_one(share, Fraction(1), skip=False, exhaustive_stop=exhaustive_stop)
     assert fast == slow
 
 
@@ -155,7 +178,8 @@ def test_mes_skip_ahead_equals_one_step_at_a_time(election):
 def test_mes_equals_pabutools(election):
     # Free projects (cost 0) are left out: we fund supported ones, pabutools 1.2.3 drops them.
     assert count(election, "mes", completion="none").winners == pabutools_outcome(election, "mes")
-    assert count(election, "mes").winners == pabutools_outcome(election, "mes", completion="add1")
+    assert count(election, "mes", completion="add1-exhaustive").winners == \
+        pabutools_outcome(election, "mes", completion="add1")
 
 
 @settings(max_examples=60, deadline=None)

@@ -6,8 +6,11 @@ Anyone can run it on the published `ballots.pb`:
 
 Public API
 ----------
-parse(text) -> Election                 Pabulib `.pb` text to an Election
-parse_file(path) -> Election
+parse(text, strict=False) -> Election   Pabulib `.pb` text to an Election
+parse_file(path, strict=False) -> Election
+election.warnings                       PabulibWarning(section, line, message) for each quirk
+                                        read with a clear meaning (a project listed twice
+                                        in one vote counts once); strict=True refuses them
 write(election) -> str                  Election to `.pb` text (the ballots.pb export)
 PabulibError(section, line, message)    raised for malformed files
 RULES: dict[str, callable]              rule key -> rule function
@@ -39,8 +42,13 @@ greedy-threshold  greedy over projects whose score reaches the threshold
 greedy-exclusive  greedy where funding a project rules out the others of its
                   group (`exclusions=[{"a","b"}]`, or read from META comment)
 mes               Method of Equal Shares with add-one completion; options
-                  utility="cost"|"approval", completion="add1"|"add1u"|
-                  "utilitarian"|"none", budget_step=1, integral_start=False
+                  utility="cost"|"approval", completion="add1" (as
+                  equalshares.net: raise the share while the outcome fits)|
+                  "add1u"|"add1-exhaustive" (as pabutools: also stop at the
+                  first exhaustive outcome)|"add1u-exhaustive"|"utilitarian"|
+                  "none", budget_step=1, integral_start=False,
+                  engine="fast"|"reference" (the textbook oracle, exact and
+                  slow). See app/tally/mes/__init__.py.
 
 `threshold=N` works with every rule: projects scoring below N are ineligible.
 Ties: tie_breaking="pabulib" (default: lower cost, then more votes, then
@@ -50,7 +58,7 @@ default).
 
 from .election import Ballot, Election, Project
 from .mes import method_of_equal_shares
-from .pabulib import PabulibError, parse, parse_file, write
+from .pabulib import PabulibError, PabulibWarning, parse, parse_file, write
 from .rules import Result, TallyError, greedy, greedy_exclusive, greedy_no_skip, greedy_threshold
 
 RULES = {
@@ -83,5 +91,5 @@ def count(election, rule, threshold=None, **options):
     return RULES[rule](election, threshold=threshold, **options)
 
 
-__all__ = ["Ballot", "Election", "Project", "PabulibError", "Result", "TallyError", "RULES", "PABULIB_RULES",
-           "count", "parse", "parse_file", "write"]
+__all__ = ["Ballot", "Election", "Project", "PabulibError", "PabulibWarning", "Result", "TallyError", "RULES",
+           "PABULIB_RULES", "count", "parse", "parse_file", "write"]

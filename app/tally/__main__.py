@@ -1,7 +1,10 @@
-"""python -m app.tally FILE.pb --rule RULE [--threshold N] [--json]
+"""python -m app.tally FILE.pb --rule RULE [--threshold N] [--json] [--strict]
+                   [--completion C] [--utility U] [--engine fast|reference]
 
-Prints the winners; with --json, every project's figures. Exit code 2 with a
-one-line message on bad input (unreadable or malformed file, unknown rule).
+Prints the winners; with --json, every project's figures. Quirks of the file that are read
+with a clear meaning (a project listed twice in one vote) are printed on stderr as warnings
+naming the line; --strict refuses them. Exit code 2 with a one-line message on bad input
+(unreadable or malformed file, unknown rule).
 """
 
 import argparse
@@ -9,32 +12,20 @@ import json
 import sys
 
 from . import RULES, PabulibError, TallyError, count, parse_file
+from .mes import COMPLETIONS, ENGINES
+
+MAX_WARNINGS = 20  # printed one per line; the rest are counted
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m app.tally", description="Count a Pabulib .pb election.")
-    parser.add_argument("file", help="election in Pabulib .pb format")
-    parser.add_argument("--rule", required=True, choices=sorted(RULES), help="counting rule")
-    parser.add_argument("--threshold", help="minimum votes (points) for a project to be eligible")
-    parser.add_argument("--json", action="store_true", help="print all figures as JSON")
-    parser.add_argument("--tie-breaking", default="pabulib", choices=["pabulib", "lexicographic"])
-    parser.add_argument("--completion", default="add1", choices=["add1", "add1u", "utilitarian", "none"],
-                        help="MES completion (mes only)")
-    parser.add_argument("--utility", default="cost", choices=["cost", "approval"], help="MES utilities (mes only)")
-    args = parser.parse_args(argv)
-
+    args = _arguments(argv)
     options = {"tie_breaking": args.tie_breaking}
     if args.rule == "mes":
-        options.update(completion=args.completion, utility=args.utility)
+        options.update(completion=args.completion, utility=args.utility, engine=args.engine)
     try:
-        election = parse_file(args.file)
-        threshold = args.threshold
-        if threshold is not None:
-            try:
-                threshold = int(threshold) if threshold.isdigit() else float(threshold)
-            except ValueError:
-                raise TallyError(f"--threshold {args.threshold!r} is not a number") from None
-        result = count(election, args.rule, threshold=threshold, **options)
+        election = parse_file(args.file, strict=args.strict)
+        _print_warnings(args.file, election.warnings)
+        result = count(election, args.rule, threshold=_threshold(args.threshold), **options)
     except (OSError, UnicodeDecodeError) as error:
         print(f"error: cannot read {args.file}: {error}", file=sys.stderr)
         return 2
@@ -52,6 +43,42 @@ def main(argv=None):
         print(f"{project_id}\t{figures.votes}\t{figures.cost}\t{names[project_id]}")
     print(f"# {len(result.winners)} winners, {result.spent} of {result.budget} spent ({args.rule})", file=sys.stderr)
     return 0
+
+
+def _arguments(argv):
+    parser = argparse.ArgumentParser(prog="python -m app.tally", description="Count a Pabulib .pb election.")
+    parser.add_argument("file", help="election in Pabulib .pb format")
+    parser.add_argument("--rule", required=True, choices=sorted(RULES), help="counting rule")
+    parser.add_argument("--threshold", help="minimum votes (points) for a project to be eligible")
+    parser.add_argument("--json", action="store_true", help="print all figures as JSON")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse quirks that are otherwise read with a warning (a project listed twice in a vote)")
+    parser.add_argument("--tie-breaking", default="pabulib", choices=["pabulib", "lexicographic"])
+    parser.add_argument("--completion", default="add1", choices=COMPLETIONS,
+                        help="MES completion (mes only): add1 as equalshares.net (default), add1-exhaustive as "
+                             "pabutools (stops at the first exhaustive outcome); ...u adds greedy by votes")
+    parser.add_argument("--utility", default="cost", choices=["cost", "approval"], help="MES utilities (mes only)")
+    parser.add_argument("--engine", default="fast", choices=ENGINES,
+                        help="MES engine (mes only): fast (default) or reference, the textbook oracle in exact "
+                             "arithmetic (slow: minutes on the large Warsaw files)")
+    return parser.parse_args(argv)
+
+
+def _threshold(text):
+    if text is None:
+        return None
+    try:
+        return int(text) if text.isdigit() else float(text)
+    except ValueError:
+        raise TallyError(f"--threshold {text!r} is not a number") from None
+
+
+def _print_warnings(path, warnings):
+    for warning in warnings[:MAX_WARNINGS]:
+        print(f"warning: {path}: {warning}", file=sys.stderr)
+    if len(warnings) > MAX_WARNINGS:
+        print(f"warning: {path}: {len(warnings) - MAX_WARNINGS} more lines with the same kind of quirk",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ class Election:
     budget: Fraction
     vote_type: str = "approval"
     meta: dict = field(default_factory=dict)  # META section as text, in file order
+    warnings: list = field(default_factory=list)  # pabulib.PabulibWarning: quirks read from the file
 
     def __post_init__(self):
         self.budget = as_fraction(self.budget)

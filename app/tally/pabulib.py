@@ -12,6 +12,7 @@ PROJECTS column because pabutools takes a project's name from column one.
 
 import csv
 import io
+from dataclasses import dataclass
 from fractions import Fraction
 
 from .election import VOTE_TYPES, Ballot, Election, Project, as_fraction
@@ -32,62 +33,90 @@ class PabulibError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-def parse_file(path):
+@dataclass(frozen=True)
+class PabulibWarning:
+    """A real-world quirk read with a clear meaning (e.g. a project listed twice in one vote)."""
+
+    section: str
+    line: int
+    message: str
+
+    def __str__(self):
+        return f"{self.section.upper()} section, line {self.line}: {self.message}"
+
+
+def parse_file(path, strict=False):
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        return parse(handle.read())
+        return parse(handle.read(), strict=strict)
 
 
-def parse(text):
-    """Parse `.pb` text into an Election. Raises PabulibError on malformed input."""
+def parse(text, strict=False):
+    """Parse `.pb` text into an Election. Raises PabulibError on malformed input.
+
+    Quirks whose meaning is clear are read and listed in `election.warnings` (PabulibWarning:
+    section, line, message): a project listed twice in one approval or choose-1 vote counts
+    once. With strict=True they are refused with a PabulibError instead.
+    """
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
-    meta, project_rows, vote_rows = {}, [], []
-    headers = {}
-    section = None
-    expect_header = False
-    seen = set()
+    rows = _SectionRows()
     try:
         for row in reader:
-            line = reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            first = row[0].strip().lower()
-            if first in SECTIONS and all(not cell.strip() for cell in row[1:]):
-                if first in seen:
-                    raise PabulibError(first, line, f"section {first.upper()} appears twice")
-                seen.add(first)
-                section, expect_header = first, True
-                continue
-            if section is None:
-                raise PabulibError("", line, "expected META, PROJECTS or VOTES before any data")
-            if expect_header:
-                headers[section] = [cell.strip() for cell in row]
-                expect_header = False
-                _check_header(section, headers[section], line)
-                continue
-            if section == "meta":
-                if len(row) < 2:
-                    raise PabulibError("meta", line, f"expected key;value, got {';'.join(row)!r}")
-                key = row[0].strip()
-                if key in meta:
-                    raise PabulibError("meta", line, f"key {key!r} given twice")
-                meta[key] = ";".join(row[1:]).strip() if len(row) > 2 else row[1].strip()
-            else:
-                header = headers[section]
-                if len(row) != len(header):
-                    raise PabulibError(section, line, f"{len(row)} fields but the header has {len(header)}")
-                fields = {name: cell.strip() for name, cell in zip(header, row)}
-                (project_rows if section == "projects" else vote_rows).append((line, fields))
+            rows.take(row, reader.line_num)
     except csv.Error as error:
-        raise PabulibError(section or "", reader.line_num, f"CSV error: {error}") from None
+        raise PabulibError(rows.section or "", reader.line_num, f"CSV error: {error}") from None
+    rows.check_complete(reader.line_num)
+    return _build(rows, strict)
 
-    for name in SECTIONS:
-        if name not in seen:
-            raise PabulibError(name, reader.line_num, f"missing section {name.upper()}")
-        if name not in headers:
-            raise PabulibError(name, reader.line_num, "section has no header line")
-    return _build(meta, headers, project_rows, vote_rows)
+
+class _SectionRows:
+    """The rows of a file sorted into its sections, with each section's header checked."""
+
+    def __init__(self):
+        self.meta, self.projects, self.votes, self.headers = {}, [], [], {}
+        self.section = None
+        self.expect_header = False
+        self.seen = set()
+
+    def take(self, row, line):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            return
+        first = row[0].strip().lower()
+        if first in SECTIONS and all(not cell.strip() for cell in row[1:]):
+            if first in self.seen:
+                raise PabulibError(first, line, f"section {first.upper()} appears twice")
+            self.seen.add(first)
+            self.section, self.expect_header = first, True
+        elif self.section is None:
+            raise PabulibError("", line, "expected META, PROJECTS or VOTES before any data")
+        elif self.expect_header:
+            self.headers[self.section] = [cell.strip() for cell in row]
+            self.expect_header = False
+            _check_header(self.section, self.headers[self.section], line)
+        elif self.section == "meta":
+            self._meta_row(row, line)
+        else:
+            header = self.headers[self.section]
+            if len(row) != len(header):
+                raise PabulibError(self.section, line, f"{len(row)} fields but the header has {len(header)}")
+            fields = {name: cell.strip() for name, cell in zip(header, row)}
+            (self.projects if self.section == "projects" else self.votes).append((line, fields))
+
+    def _meta_row(self, row, line):
+        if len(row) < 2:
+            raise PabulibError("meta", line, f"expected key;value, got {';'.join(row)!r}")
+        key = row[0].strip()
+        if key in self.meta:
+            raise PabulibError("meta", line, f"key {key!r} given twice")
+        self.meta[key] = ";".join(row[1:]).strip() if len(row) > 2 else row[1].strip()
+
+    def check_complete(self, line):
+        for name in SECTIONS:
+            if name not in self.seen:
+                raise PabulibError(name, line, f"missing section {name.upper()}")
+            if name not in self.headers:
+                raise PabulibError(name, line, "section has no header line")
 
 
 def _check_header(section, header, line):
@@ -107,14 +136,25 @@ def _number(text, section, line, what):
     return value
 
 
-def _build(meta, headers, project_rows, vote_rows):
+def _build(rows, strict):
+    meta = rows.meta
     if "budget" not in meta:
         raise PabulibError("meta", 1, "no budget given (key 'budget')")
     budget = _number(meta["budget"], "meta", 1, "budget")
     vote_type = meta.get("vote_type", "approval").strip() or "approval"
     if vote_type not in VOTE_TYPES:
         raise PabulibError("meta", 1, f"unknown vote_type {vote_type!r}; expected one of {', '.join(VOTE_TYPES)}")
+    projects = _read_projects(rows.projects)
+    votes = _VoteReader(projects, vote_type, strict)
+    ballots = [votes.ballot(line, fields) for line, fields in rows.votes]
+    election = Election(projects=projects, ballots=ballots, budget=budget, vote_type=vote_type, meta=meta,
+                        warnings=votes.warnings)
+    election.project_columns = rows.headers["projects"]
+    election.vote_columns = rows.headers["votes"]
+    return election
 
+
+def _read_projects(project_rows):
     projects, known = [], set()
     for line, fields in project_rows:
         project_id = fields["project_id"]
@@ -128,40 +168,55 @@ def _build(meta, headers, project_rows, vote_rows):
             raise PabulibError("projects", line, f"negative cost {fields['cost']!r}")
         extra = {k: v for k, v in fields.items() if k not in PROJECT_COLUMNS}
         projects.append(Project(id=project_id, cost=cost, name=fields.get("name", ""), extra=extra))
+    return projects
 
-    with_points = vote_type in ("cumulative", "scoring")
-    ballots = []
-    canonical = {project.id: project.id for project in projects}  # one str object per project id
-    seen_votes = {}  # vote text -> its validated project ids (many voters cast the same vote)
-    for line, fields in vote_rows:
-        text = fields["vote"]
-        ids = seen_votes.get(text)
-        if ids is None:
-            listed = [p.strip() for p in text.split(",")] if text else []
-            listed = [p for p in listed if p]
-            for project_id in listed:
-                if project_id not in known:
-                    raise PabulibError("votes", line, f"vote for unknown project {project_id!r}")
-            if len(set(listed)) != len(listed):
-                raise PabulibError("votes", line, "a project is listed twice in one vote")
-            ids = seen_votes[text] = tuple(canonical[p] for p in listed)
-        listed = list(ids)
+
+class _VoteReader:
+    """VOTES rows to Ballots; many voters cast the same vote text, which is checked once."""
+
+    def __init__(self, projects, vote_type, strict):
+        self.canonical = {project.id: project.id for project in projects}  # one str object per project id
+        self.vote_type = vote_type
+        self.with_points = vote_type in ("cumulative", "scoring")
+        self.strict = strict
+        self.seen = {}  # vote text -> (its project ids, the ids it lists more than once)
+        self.warnings = []
+
+    def ballot(self, line, fields):
+        listed = list(self._ids(fields["vote"], line))
         points = None
-        if with_points:
+        if self.with_points:
             raw = fields.get("points", "")
             values = [p.strip() for p in raw.split(",")] if raw else []
             if len(values) != len(listed):
                 raise PabulibError("votes", line, f"{len(listed)} projects but {len(values)} points")
             points = [_number(v, "votes", line, "points") for v in values]
         extra = {k: v for k, v in fields.items() if k not in VOTE_COLUMNS}
-        if not with_points and "points" in fields:
+        if not self.with_points and "points" in fields:
             extra["points"] = fields["points"]
-        ballots.append(Ballot(projects=listed, points=points, voter_id=fields.get("voter_id", ""), extra=extra))
+        return Ballot(projects=listed, points=points, voter_id=fields.get("voter_id", ""), extra=extra)
 
-    election = Election(projects=projects, ballots=ballots, budget=budget, vote_type=vote_type, meta=meta)
-    election.project_columns = headers["projects"]
-    election.vote_columns = headers["votes"]
-    return election
+    def _ids(self, text, line):
+        if text not in self.seen:
+            listed = [p for p in (p.strip() for p in text.split(",")) if p] if text else []
+            for project_id in listed:
+                if project_id not in self.canonical:
+                    raise PabulibError("votes", line, f"vote for unknown project {project_id!r}")
+            repeated = sorted({p for p in listed if listed.count(p) > 1})
+            once = tuple(self.canonical[p] for p in dict.fromkeys(listed))
+            self.seen[text] = (once if repeated else tuple(self.canonical[p] for p in listed), repeated)
+        ids, repeated = self.seen[text]
+        if repeated:
+            self._repeated(repeated, line)
+        return ids
+
+    def _repeated(self, repeated, line):
+        names = ", ".join(repr(p) for p in repeated)
+        if self.strict or self.vote_type not in ("approval", "choose-1"):
+            why = "" if self.strict else f" (in a {self.vote_type} vote it is unclear what that means)"
+            raise PabulibError("votes", line, f"a project is listed twice in one vote: {names}{why}")
+        what = f"project {names} is" if len(repeated) == 1 else f"projects {names} are"
+        self.warnings.append(PabulibWarning("votes", line, f"{what} listed twice in one vote; counted once"))
 
 
 def format_number(value):

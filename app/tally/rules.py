@@ -189,7 +189,8 @@ def greedy_threshold(election, threshold=None, tie_breaking="pabulib", **_):
     if threshold is None:
         threshold = file_threshold(election)
     if threshold is None:
-        raise TallyError("greedy-threshold needs a threshold: pass --threshold N or set META min_project_score_threshold")
+        raise TallyError("greedy-threshold needs a threshold: pass --threshold N or set META "
+                         "min_project_score_threshold")
     result = base_result(election, "greedy-threshold", threshold, tie_breaking)
     return run_greedy(result, tie_breaking)
 
