@@ -10,7 +10,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from browser_checks import ROOT, ui_text
+from browser_checks import ROOT, assert_accessible, assert_no_horizontal_scroll, ui_text
 
 BOSTANDYK_EN = "Bostandyk district participatory budget"   # the demo's published cycle
 
@@ -42,8 +42,12 @@ def _download(page, link_name, folder):
 
 def test_journalist_recounts_a_published_result_from_the_home_page(page, tmp_path, shots):
     page.goto("/en/")
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
     page.get_by_role("link", name="Published results", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Published results")
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
     page.get_by_role("link", name=re.compile(BOSTANDYK_EN)).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Results: {BOSTANDYK_EN}")
     page.screenshot(path=shots / "journalist-results-en-390.png", full_page=True)
@@ -79,6 +83,9 @@ def test_resident_logs_in_from_the_home_page(page, login, demo_server, shots):
     expect(page.get_by_text(ui_text("kk", "You are logged in."))).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "kk")
     assert page.url.endswith("/kk/"), f"after logging in from home the resident is at {page.url}"
+    # The crawl sees pages logged out; this is the home page as a resident sees it.
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
     page.screenshot(path=shots / "resident-logged-in-kk-390.png", full_page=True)
 
 
