@@ -10,7 +10,7 @@ Without it the tests are skipped and the run says so loudly; with CI=true they f
 """
 import os
 import re
-import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -156,7 +156,8 @@ def demo_server(tmp_path_factory):
             time.sleep(0.2)
         yield server
     finally:
-        process.terminate()
+        # SIGINT: gunicorn's quick shutdown (TERM would wait for the browser's open connections).
+        process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
