@@ -42,11 +42,13 @@ def assert_accessible(page):
 
 def horizontal_overflow(page, width):
     """How many CSS pixels the page is wider than a `width`-pixel screen (0 when it fits)."""
+    measure = "() => Math.max(0, document.scrollingElement.scrollWidth - window.innerWidth)"
     size = page.viewport_size
+    if size["width"] == width:
+        return page.evaluate(measure)
     page.set_viewport_size({"width": width, "height": size["height"]})
     try:
-        return page.evaluate(
-            "() => Math.max(0, document.scrollingElement.scrollWidth - window.innerWidth)")
+        return page.evaluate(measure)
     finally:
         page.set_viewport_size(size)
 
