@@ -59,7 +59,18 @@ def pytest_collection_modifyitems(config, items):
         _skipped_for.insert(0, missing)
 
 
+_e2e_seconds = []
+
+
+def pytest_runtest_logreport(report):
+    if "/e2e/" in report.nodeid.replace("\\", "/"):
+        _e2e_seconds.append(report.duration)
+
+
 def pytest_terminal_summary(terminalreporter):
+    if _e2e_seconds and not _skipped_for:
+        terminalreporter.write_line(f"browser tests (tests/e2e): {sum(_e2e_seconds):.0f} s, "
+                                    "the demo server's start and the crawl included")
     if not _skipped_for:
         return
     reason, count = _skipped_for[0], len(_skipped_for) - 1
