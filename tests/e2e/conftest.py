@@ -185,8 +185,9 @@ def browser():
     missing = _browser_missing()
     if missing:
         pytest.fail(f"CI=true needs the browser tests: {missing}", pytrace=False)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=10_000)  # CI machines are shared: 5 s is tight under load
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
