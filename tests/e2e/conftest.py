@@ -198,7 +198,7 @@ def browser():
 def context(browser, demo_server):
     """A fresh browser profile (no cookies) on a phone-sized screen."""
     ctx = browser.new_context(base_url=demo_server.url, viewport=PHONE, accept_downloads=True)
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(20_000)
     yield ctx
     ctx.close()
 
@@ -243,7 +243,7 @@ def public_site(browser, demo_server):
     from browser_checks import AXE_JS, crawl
 
     ctx = browser.new_context(base_url=demo_server.url, viewport=PHONE)
-    ctx.set_default_timeout(15_000)
+    ctx.set_default_timeout(30_000)
     # axe-core on every page from the start: Chromium caches its compiled code, which saves a
     # quarter of a second a page over evaluating it after each load.
     ctx.add_init_script(path=str(AXE_JS))
