@@ -107,6 +107,7 @@ def test_quoted_fields_and_decimal_costs():
     assert again.projects[0].name == election.projects[0].name and again.projects[0].cost == Fraction(121, 2)
 
 
+@pytest.mark.slow  # a real-data run: seconds, not milliseconds
 @pytest.mark.parametrize("path", shared_files(), ids=lambda p: p.stem)
 def test_writer_round_trips_every_shared_file(path):
     election = load(path.stem)
@@ -119,6 +120,7 @@ def test_writer_round_trips_every_shared_file(path):
     assert write(again) == write(election)
 
 
+@pytest.mark.slow  # a real-data run: seconds, not milliseconds
 @pytest.mark.parametrize("stem", SMALL)
 def test_pabutools_reads_our_output_identically(stem):
     from pabutools.election import parse_pabulib
@@ -205,6 +207,7 @@ def test_winners_equal_the_citys_selected_column(path):
 
 
 # -- faithfulness: pabutools ------------------------------------------------------------
+@pytest.mark.slow  # a real-data run: seconds, not milliseconds
 @pytest.mark.parametrize("path", for_pabutools_greedy(shared_files()), ids=lambda p: p.stem)
 def test_greedy_equals_pabutools(path):
     election = load(path.stem)
@@ -334,6 +337,7 @@ def test_mes_fast_engine_equals_the_reference_on_small_files(stem, completion):
     assert fast == reference
 
 
+@pytest.mark.slow  # a real-data run: seconds, not milliseconds
 def test_cli_selects_the_reference_engine():
     require_shared()
     path = str(SHARED / "Netherlands_Assen_2024.pb")

@@ -59,6 +59,7 @@ class Calls:
         monkeypatch.setattr(owner, name, counted)
 
 
+@pytest.mark.slow  # a real-data run: seconds, not milliseconds
 @pytest.mark.parametrize("exhaustive_stop", [False, True])
 def test_batch_rows_too_close_for_floats_are_rerun_exactly(monkeypatch, exhaustive_stop):
     """Every batched price is 'undecided': every share goes to the exact engine."""

@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -57,6 +58,7 @@ def test_missing_columns(app, runner, tmp_path):
     assert result.exit_code != 0 and "missing columns" in result.output
 
 
+@pytest.mark.slow  # a real-data run: seconds, not milliseconds
 def test_whole_country_imports(app, runner):
     kato = SHARED / "kato" / "kato.csv"
     result = runner.invoke(args=["territories", "import", str(kato)])
