@@ -140,6 +140,29 @@ def test_open_redirect_after_login_is_refused(client, make_user):
     assert "evil.example" not in response.headers["Location"]
 
 
+@pytest.mark.parametrize("target", [
+    "/%09/evil.example", "/%0a/evil.example", "/%0d/evil.example", "/%5C/evil.example",
+    "/%5C%5Cevil.example", "https://evil.example/en/", "/en/%0d%0aSet-Cookie:%20x=1",
+    "/en//evil.example", "/fr/cycles", "/ /evil.example"])
+def test_login_next_outside_the_site_or_language_prefix_goes_home(client, make_user, target):
+    _, iin = make_user()
+    page = client.get("/en/login")
+    response = client.post(f"/en/login?next={target}", data={
+        "iin": iin, "password": PASSWORD, "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "evil.example" not in location and "Set-Cookie" not in location
+    assert location in ("/", "/en/", "http://localhost/en/", "http://localhost/")
+
+
+def test_login_next_under_the_language_prefix_is_followed(client, make_user):
+    _, iin = make_user()
+    page = client.get("/en/login")
+    response = client.post("/en/login?next=/ru/cycles%3Fpage%3D2", data={
+        "iin": iin, "password": PASSWORD, "csrf_token": csrf_token(page)})
+    assert response.status_code == 302 and response.headers["Location"] == "/ru/cycles?page=2"
+
+
 def test_register_with_many_units_narrows_them_by_search(app, client, runner, tmp_path):
     from tests.conftest import KATO_DEMO
 
