@@ -46,7 +46,12 @@ class Config:
     CACHE_KEY_PREFIX = "qatysu:"
     CACHE_DEFAULT_TIMEOUT = 300
     RATELIMIT_STRATEGY = "moving-window"
-    LOGIN_FAILURES_PER_IIN = os.environ.get("LOGIN_FAILURES_PER_IIN", "5 per 15 minutes")
+    # Failed logins: blocked per (IIN, address); across addresses an IIN is only slowed (once it
+    # has LOGIN_FAILURES_PER_IIN failures, each address gets the lower allowance below).
+    LOGIN_FAILURES_PER_IIN_ADDRESS = os.environ.get("LOGIN_FAILURES_PER_IIN_ADDRESS", "5 per 15 minutes")
+    LOGIN_FAILURES_PER_IIN = os.environ.get("LOGIN_FAILURES_PER_IIN", "10 per 15 minutes")
+    LOGIN_FAILURES_PER_ADDRESS_UNDER_ATTACK = os.environ.get(
+        "LOGIN_FAILURES_PER_ADDRESS_UNDER_ATTACK", "1 per 15 minutes")
     # Per address only at a level a public service centre's shared connection does not reach.
     LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "300 per 15 minutes")
     BALLOTS_PER_ACCOUNT = os.environ.get("BALLOTS_PER_ACCOUNT", "30 per minute")

@@ -68,42 +68,66 @@ class Throttle:
     def _limit(self):
         return parse(current_app.config[self.config_key])
 
+    def _call(self, method, *args):
+        return getattr(limiter.limiter, method)(*args)
+
+    def exhausted(self, key):
+        """Seconds until `key` may try again when its limit is used up, else None."""
+        limit = self._limit()
+        if self._call("test", limit, self.namespace, key):
+            return None
+        reset_at, _ = self._call("get_window_stats", limit, self.namespace, key)
+        return max(1, reset_at - time.time())
+
     def check(self, key):
         """Raise Throttled when the limit for `key` is used up."""
-        limit = self._limit()
-        if not limiter.limiter.test(limit, self.namespace, key):
-            reset_at, _ = limiter.limiter.get_window_stats(limit, self.namespace, key)
-            raise Throttled(retry_after=reset_at - time.time())
+        wait = self.exhausted(key)
+        if wait is not None:
+            raise Throttled(retry_after=wait)
 
     def hit(self, key):
-        limiter.limiter.hit(self._limit(), self.namespace, key)
+        self._call("hit", self._limit(), self.namespace, key)
 
     def reset(self, key):
-        limiter.limiter.clear(self._limit(), self.namespace, key)
+        self._call("clear", self._limit(), self.namespace, key)
 
 
-login_failures_by_iin = Throttle("LOGIN_FAILURES_PER_IIN", "login-iin")
 login_attempts_by_address = Throttle("LOGIN_ATTEMPTS_PER_ADDRESS", "login-addr")
+login_failures_by_iin_and_address = Throttle("LOGIN_FAILURES_PER_IIN_ADDRESS", "login-iin-addr")
+login_failures_by_iin = Throttle("LOGIN_FAILURES_PER_IIN", "login-iin")
+login_failures_under_attack = Throttle("LOGIN_FAILURES_PER_ADDRESS_UNDER_ATTACK", "login-iin-slow")
 ballots_by_account = Throttle("BALLOTS_PER_ACCOUNT", "ballot")
 
 
 def throttled_login(iin, password):
-    """The account for these credentials or None, under both login throttles (raises Throttled).
+    """The account for these credentials or None, under the login throttles (raises Throttled).
 
-    One sequence for the login page and the token API. The per-IIN limit is keyed by the IIN's
-    digest, so the limiter's storage never sees an IIN; only failures count against it."""
+    One sequence for the login page and the token API. Failures are counted per (IIN, address):
+    a guesser is stopped there, while the holder of the IIN signing in from another address is
+    not locked out by someone else's failures. Across addresses the IIN is only slowed: once it
+    has many failures (it is under attack), each further address gets a single wrong try per
+    window instead of several; the right password from a new address still passes. The IIN is
+    keyed by its digest, so the limiter's storage never sees an IIN."""
     from app.domain import accounts
     from app.domain.iin import iin_digest, normalise
 
     iin_key = current_app.config["IIN_HMAC_KEY"]
     iin_key_id = iin_digest(normalise(iin), iin_key)
     address = request.remote_addr or "-"
+    pair = f"{iin_key_id}:{address}"
     login_attempts_by_address.check(address)
-    login_failures_by_iin.check(iin_key_id)
+    login_failures_by_iin_and_address.check(pair)
+    if login_failures_by_iin.exhausted(iin_key_id) is not None:
+        login_failures_under_attack.check(pair)
     login_attempts_by_address.hit(address)
     user = accounts.authenticate(iin, password, iin_key)
     if user is None:
+        login_failures_by_iin_and_address.hit(pair)
+        login_failures_under_attack.hit(pair)
         login_failures_by_iin.hit(iin_key_id)
     else:
-        login_failures_by_iin.reset(iin_key_id)
+        # Only this address's failures are forgiven: the IIN's count across addresses stays, or
+        # the holder signing in would hand a distributed guesser a fresh allowance.
+        login_failures_by_iin_and_address.reset(pair)
+        login_failures_under_attack.reset(pair)
     return user

@@ -178,3 +178,35 @@ def test_register_with_many_units_narrows_them_by_search(app, client, runner, tm
     assert 'value="195231000"' in found
     response = register(client, lang="ru", territory="195231100")  # a village not in the first list
     assert response.status_code == 302
+
+
+def _from(client, address):
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_failed_logins_lock_the_address_not_the_holder(client, auth, make_user):
+    """Five wrong passwords from one address stop that address only: the holder of the IIN,
+    signing in from another address with the right password, is let in."""
+    _, iin = make_user()
+    _from(client, "203.0.113.7")
+    for _ in range(5):
+        assert auth.login(iin, password="wrong-password-1").status_code == 401
+    assert auth.login(iin).status_code == 429  # the guesser's address waits, even when right
+    _from(client, "198.51.100.20")
+    assert auth.login(iin).status_code == 302
+
+
+def test_iin_under_attack_from_many_addresses_is_slowed_not_blocked(client, auth, make_user):
+    _, iin = make_user()
+    for n in range(10):  # a distributed guesser: ten failures over five addresses
+        _from(client, f"203.0.113.{n // 2 + 1}")
+        assert auth.login(iin, password="wrong-password-1").status_code == 401
+    # Under attack, each further address gets one wrong try per window instead of five ...
+    _from(client, "203.0.113.50")
+    assert auth.login(iin, password="wrong-password-1").status_code == 401
+    slowed = auth.login(iin, password="wrong-password-1")
+    assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) > 0
+    # ... while the holder with the right password from a new address still signs in.
+    _from(client, "198.51.100.20")
+    assert auth.login(iin).status_code == 302
