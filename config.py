@@ -40,6 +40,9 @@ class Config:
     # Flask-Limiter: Redis in production so limits hold across workers and hosts.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Storage errors as limits.errors.StorageError, and a dead Redis noticed in a second, not a minute.
+    RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True, "socket_connect_timeout": 1,
+                                 "socket_timeout": 1}
     # Flask-Caching: Redis shares the cache across workers and hosts; without it, per process.
     CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
@@ -55,6 +58,7 @@ class Config:
     # Per address only at a level a public service centre's shared connection does not reach.
     LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "300 per 15 minutes")
     BALLOTS_PER_ACCOUNT = os.environ.get("BALLOTS_PER_ACCOUNT", "30 per minute")
+    REGISTRATIONS_PER_ADDRESS = os.environ.get("REGISTRATIONS_PER_ADDRESS", "100 per hour")
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
     # argon2id costs; unset means argon2-cffi's recommended profile (RFC 9106 low-memory).
     ARGON2_TIME_COST = None

@@ -1,12 +1,19 @@
 """Security headers, login sessions, and the throttles for logins and ballots."""
+import logging
 import time
 
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from limits import parse
+from limits.errors import StorageError
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 
-from app.domain.errors import Throttled
+from app.domain.errors import Throttled, Unavailable
 from app.extensions import db, limiter, login_manager
+
+log = logging.getLogger("qatysu.security")
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -59,17 +66,30 @@ def load_user(user_id):
 
 
 class Throttle:
-    """A named limit from config, counted in the limiter's storage (Redis in production)."""
+    """A named limit from config, counted in the limiter's storage (Redis in production).
 
-    def __init__(self, config_key, namespace):
+    When that storage fails (Redis down or unreachable), a throttle either fails closed (raises
+    Unavailable: the page or API answers 503 with Retry-After) or fails open to a limit counted
+    in this worker's memory, so the limit still holds per process until Redis is back. Which
+    one is decided per throttle below and documented in docs/security.md."""
+
+    def __init__(self, config_key, namespace, fail_open=False):
         self.config_key = config_key
         self.namespace = namespace
+        self.fail_open = fail_open
 
     def _limit(self):
         return parse(current_app.config[self.config_key])
 
     def _call(self, method, *args):
-        return getattr(limiter.limiter, method)(*args)
+        try:
+            return getattr(limiter.limiter, method)(*args)
+        except STORAGE_ERRORS as error:
+            log.warning("rate-limit storage unavailable for %s (%s): failing %s", self.namespace,
+                        type(error).__name__, "open" if self.fail_open else "closed")
+            if not self.fail_open:
+                raise Unavailable(retry_after=STORAGE_RETRY_AFTER) from error
+            return getattr(_local_limiter(), method)(*args)
 
     def exhausted(self, key):
         """Seconds until `key` may try again when its limit is used up, else None."""
@@ -92,11 +112,28 @@ class Throttle:
         self._call("clear", self._limit(), self.namespace, key)
 
 
+STORAGE_ERRORS = (StorageError, RedisError, ConnectionError, TimeoutError)
+STORAGE_RETRY_AFTER = 30
+_local = {}
+
+
+def _local_limiter():
+    """This worker's own moving-window limiter: the fallback of the throttles that fail open."""
+    if "limiter" not in _local:
+        _local["limiter"] = MovingWindowRateLimiter(MemoryStorage())
+    return _local["limiter"]
+
+
+# Logins fail closed: without the shared counters a guesser could try passwords unthrottled
+# across workers; people already signed in keep voting. Registrations fail closed too (nothing
+# in them is urgent). Ballots fail open to per-worker limits: a Redis outage during the voting
+# window must not stop residents voting, and the database's constraints still decide each ballot.
 login_attempts_by_address = Throttle("LOGIN_ATTEMPTS_PER_ADDRESS", "login-addr")
 login_failures_by_iin_and_address = Throttle("LOGIN_FAILURES_PER_IIN_ADDRESS", "login-iin-addr")
 login_failures_by_iin = Throttle("LOGIN_FAILURES_PER_IIN", "login-iin")
 login_failures_under_attack = Throttle("LOGIN_FAILURES_PER_ADDRESS_UNDER_ATTACK", "login-iin-slow")
-ballots_by_account = Throttle("BALLOTS_PER_ACCOUNT", "ballot")
+registrations_by_address = Throttle("REGISTRATIONS_PER_ADDRESS", "register-addr")
+ballots_by_account = Throttle("BALLOTS_PER_ACCOUNT", "ballot", fail_open=True)
 
 
 def throttled_login(iin, password):
@@ -131,3 +168,10 @@ def throttled_login(iin, password):
         login_failures_by_iin_and_address.reset(pair)
         login_failures_under_attack.reset(pair)
     return user
+
+
+def throttled_registration():
+    """Count one registration attempt from this address (raises Throttled, or Unavailable)."""
+    address = request.remote_addr or "-"
+    registrations_by_address.check(address)
+    registrations_by_address.hit(address)

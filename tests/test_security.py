@@ -106,3 +106,141 @@ def test_login_throttle_is_shared_across_workers_through_redis(make_app, territo
         response = worker.test_client().post("/api/v1/auth/token", json={"iin": iin, "password": PASSWORD})
         assert response.status_code == 429
     redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
+
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: Redis is down
+
+
+@pytest.fixture
+def redis_down(app, make_app):
+    """redis_down(**overrides) -> an app whose rate-limit storage is a Redis that is down.
+
+    The limiter extension is shared by every app: afterwards it is bound to memory again, so
+    the fixtures' teardown (limiter.reset()) does not meet the dead Redis."""
+    from app import security
+
+    security._local.clear()
+    yield lambda **overrides: make_app(RATELIMIT_STORAGE_URI=DEAD_REDIS, **overrides)
+    security._local.clear()
+    make_app()
+
+
+def _resident(app):
+    from app.domain import accounts
+    from app.extensions import db
+    from tests.conftest import PASSWORD, new_iin
+
+    iin = new_iin()
+    with app.app_context():
+        accounts.register_resident(iin=iin, full_name="A B", territory_code="751410000",
+                                   password=PASSWORD, iin_key=app.config["IIN_HMAC_KEY"])
+        db.session.commit()
+    return iin
+
+
+@pytest.mark.parametrize("lang", ["en", "kk"])
+def test_login_fails_closed_with_503_when_redis_is_down(redis_down, territories, caplog, lang):
+    from tests.conftest import PASSWORD, catalogue_translation, csrf_token
+
+    app = redis_down()
+    iin = _resident(app)
+    client = app.test_client()
+    page = client.get(f"/{lang}/login")
+    response = client.post(f"/{lang}/login", data={"iin": iin, "password": PASSWORD,
+                                                    "csrf_token": csrf_token(page)})
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    message = "The service is temporarily unavailable. Please try again in a few minutes."
+    expected = message if lang == "en" else catalogue_translation(message, lang)
+    assert expected in response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
+    with client.session_transaction() as session:
+        assert "_user_id" not in session
+    api = client.post("/api/v1/auth/token", json={"iin": iin, "password": PASSWORD})
+    assert api.status_code == 503 and int(api.headers["Retry-After"]) > 0
+    assert api.get_json()["error"]["code"] == "unavailable"
+    assert iin not in caplog.text
+
+
+def test_registration_fails_closed_with_503_when_redis_is_down(redis_down, territories):
+    from tests.conftest import PASSWORD, new_iin
+
+    app = redis_down()
+    response = app.test_client().post("/api/v1/residents", json={
+        "iin": new_iin(), "full_name": "A B", "territory": "751410000", "password": PASSWORD})
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert response.get_json()["error"]["code"] == "unavailable"
+
+
+def test_registration_is_limited_per_address(make_app, territories):
+    from tests.conftest import PASSWORD, new_iin
+
+    client = make_app(REGISTRATIONS_PER_ADDRESS="2 per hour").test_client()
+    for expected in (201, 201, 429):
+        response = client.post("/api/v1/residents", json={
+            "iin": new_iin(), "full_name": "A B", "territory": "751410000", "password": PASSWORD})
+        assert response.status_code == expected
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_ballots_fail_open_when_redis_is_down(app, redis_down, make_cycle, make_proposal, make_user,
+                                              api_token, auth):
+    """Voting goes on through a Redis outage (web page and API), limited per worker instead."""
+    from tests.conftest import csrf_token
+
+    cycle_id = make_cycle(phase="voting", ballot_style="approval", max_choices=2)
+    p1 = make_proposal(cycle_id)
+    _, iin = make_user(territory="751710000")
+    headers = api_token(iin)
+    auth.login(iin)
+    session_cookie = auth.client.get_cookie("session", domain="localhost").value
+    down = redis_down()  # the limiter now talks to a dead Redis
+    client = down.test_client()
+    response = client.put(f"/api/v1/cycles/{cycle_id}/ballot", json={"proposals": [p1]},
+                          headers=headers)
+    assert response.status_code == 200, response.get_json()
+    client.set_cookie("session", session_cookie, domain="localhost")
+    page = client.get(f"/en/cycles/{cycle_id}/ballot")
+    assert page.status_code == 200
+    cast = client.post(f"/en/cycles/{cycle_id}/ballot", data={
+        "proposals": [str(p1)], "csrf_token": csrf_token(page)})
+    assert cast.status_code == 302 and "/ballot/receipt" in cast.headers["Location"]
+
+
+UNREACHABLE_DB = "postgresql+psycopg://postgres@127.0.0.1:1/qatysu"
+
+
+@pytest.fixture
+def app_without_database(tmp_path):
+    from app import create_app
+    from config import TestingConfig
+
+    class DatabaseDown(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = UNREACHABLE_DB
+        UPLOAD_DIR = str(tmp_path / "uploads")
+
+    return create_app(DatabaseDown)
+
+
+@pytest.mark.parametrize("path", ["/en/cycles", "/kk/proposals/1", "/en/account"])
+def test_database_outage_answers_503_page(app_without_database, path):
+    from flask_login.utils import _create_identifier
+
+    client = app_without_database.test_client()
+    with app_without_database.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()
+    with client.session_transaction() as session:
+        # A logged-in visitor: every page asks the database who they are.
+        session.update({"_user_id": "1:0", "_id": identifier, "_fresh": True})
+    response = client.get(path)
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert response.mimetype == "text/html"
+    assert b"Traceback" not in response.data and b"psycopg" not in response.data
+
+
+def test_database_outage_answers_503_envelope(app_without_database, caplog):
+    client = app_without_database.test_client()
+    for response in (client.get("/api/v1/cycles"),
+                     client.post("/api/v1/auth/token", json={"iin": "900517300011", "password": "x" * 12})):
+        assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+        assert response.get_json()["error"]["code"] == "unavailable"
+    assert "900517300011" not in caplog.text

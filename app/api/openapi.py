@@ -47,14 +47,14 @@ PATHS = {
                             "password": {"type": "string", "minLength": 10},
                             "phone": {"type": "string"}, "email": {"type": "string"}}})},
         "responses": {"201": {"description": "Created", **_json({"type": "object", "properties": {
-            "id": {"type": "integer"}}})}, **_error_responses(400, 409, 422)}}},
+            "id": {"type": "integer"}}})}, **_error_responses(400, 409, 422, 429, 503)}}},
     "/auth/token": {"post": {
         "summary": "Exchange an IIN and password for a bearer token",
         "requestBody": {"required": True, **_json({"type": "object", "required": ["iin", "password"],
                         "properties": {"iin": {"type": "string"}, "password": {"type": "string"}}})},
         "responses": {"200": {"description": "A token", **_json({"type": "object", "properties": {
             "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}})},
-            **_error_responses(400, 401, 429)}}},
+            **_error_responses(400, 401, 429, 503)}}},
     "/territories": {"get": {
         "summary": "Administrative-territorial units (KATO)",
         "parameters": [

@@ -13,7 +13,7 @@ from app.domain.errors import DomainError, Throttled
 from app.extensions import db
 from app.i18n import LANGUAGES, translate
 from app.models import Territory
-from app.security import throttled_login
+from app.security import throttled_login, throttled_registration
 from app.web import show_domain_error
 
 
@@ -68,11 +68,16 @@ def register():
                                                            form.territory.data)
     if form.validate_on_submit():
         try:
+            throttled_registration()
             user = accounts.register_resident(
                 iin=form.iin.data, full_name=form.full_name.data, territory_code=form.territory.data,
                 password=form.password.data, phone=form.phone.data, email=form.email.data,
                 locale=str(get_locale()), iin_key=current_app.config["IIN_HMAC_KEY"])
             db.session.commit()
+        except Throttled as error:
+            flash(translate(error.message), "error")
+            return render_template("auth/register.html", form=form, searchable=searchable,
+                                   search=search), 429, {"Retry-After": str(error.retry_after)}
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
