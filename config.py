@@ -19,7 +19,9 @@ class Config:
     # orphan every account. Falls back to SECRET_KEY only outside production.
     IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", DEFAULT_SQLITE_URL)
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement is logged without its values (password hashes,
+    # phones, emails, IIN digests); the statement itself still says what failed.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     LANGUAGES = ("kk", "ru", "en")
@@ -69,7 +71,10 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # smtp, or console (development only: the message goes to the log, addresses and bodies
+    # only when MAIL_LOG_CONTENT is on, as in DevelopmentConfig). Production requires smtp.
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_LOG_CONTENT = False
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
@@ -89,6 +94,7 @@ class DevelopmentConfig(Config):
     PREFERRED_URL_SCHEME = "http"
     SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-key-not-for-production-use"
     IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY") or "development-only-iin-key-not-for-production"
+    MAIL_LOG_CONTENT = True  # a developer reads the demo's mail in the console
 
 
 class TestingConfig(DevelopmentConfig):
@@ -117,6 +123,9 @@ class ProductionConfig(Config):
             "QATYSU_ALLOW_SQLITE"
         ):
             raise RuntimeError("Production runs on PostgreSQL: set DATABASE_URL.")
+        if app.config["MAIL_BACKEND"] != "smtp" or not app.config.get("MAIL_SERVER"):
+            raise RuntimeError("Production sends mail through SMTP: set MAIL_BACKEND=smtp and "
+                               "MAIL_SERVER (the console backend is for development only).")
 
 
 CONFIGS = {

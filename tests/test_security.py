@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 from config import ProductionConfig
@@ -43,6 +45,7 @@ def test_production_starts_with_strong_secrets():
         SECRET_KEY = "s" * 48
         IIN_HMAC_KEY = "i" * 48
         SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://nobody@127.0.0.1/none"
+        MAIL_BACKEND = "smtp"
 
     assert create_app(Strong).config["SESSION_COOKIE_SECURE"] is True
 
@@ -244,3 +247,76 @@ def test_database_outage_answers_503_envelope(app_without_database, caplog):
         assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
         assert response.get_json()["error"]["code"] == "unavailable"
     assert "900517300011" not in caplog.text
+
+
+class _Production(ProductionConfig):
+    SECRET_KEY = "s" * 48
+    IIN_HMAC_KEY = "i" * 48
+    SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://nobody@127.0.0.1/none"
+    MAIL_BACKEND = "smtp"
+
+
+@pytest.mark.parametrize("backend", ["console", "memory", ""])
+def test_production_refuses_to_start_without_smtp(backend):
+    from app import create_app
+
+    class NoSmtp(_Production):
+        MAIL_BACKEND = backend
+
+    with pytest.raises(RuntimeError, match="MAIL_BACKEND=smtp"):
+        create_app(NoSmtp)
+
+
+def test_failed_sql_is_logged_without_its_parameters(app, make_user, caplog):
+    """A failing INSERT carries a password hash, a phone and an email: none reaches the log."""
+    from app.extensions import db
+    from app.models import User
+
+    user_id, _ = make_user()
+    with app.app_context():
+        existing = db.session.get(User, user_id)
+        iin_hmac, territory_id = existing.iin_hmac, existing.territory_id
+    secret_hash = "$argon2id$v=19$m=1024,t=1,p=1$c2VjcmV0LXNhbHQ$secret-hash-value"
+
+    @app.route("/en/duplicate")
+    def duplicate():
+        db.session.add(User(iin_hmac=iin_hmac, full_name="Duplicate Person", role="resident",
+                            territory_id=territory_id, password_hash=secret_hash,
+                            phone="+77017654321", email="private.person@example.kz"))
+        db.session.commit()  # the IIN digest is taken: IntegrityError
+
+    with caplog.at_level(logging.DEBUG):
+        response = app.test_client().get("/en/duplicate")
+    assert response.status_code == 500
+    assert "database error" in caplog.text and "INSERT INTO" in caplog.text
+    for personal in (secret_hash, "+77017654321", "private.person@example.kz", iin_hmac,
+                     "Duplicate Person"):
+        assert personal not in caplog.text
+
+
+def _console_mail_app(make_app, config):
+    return make_app(MAIL_BACKEND="console", MAIL_LOG_CONTENT=config == "development")
+
+
+@pytest.mark.parametrize("config", ["testing", "production-like"])
+def test_console_mail_logs_no_address_or_body_outside_development(make_app, caplog, config):
+    from app.mail import send_mail
+
+    app = _console_mail_app(make_app, config)
+    with app.app_context(), caplog.at_level(logging.DEBUG):
+        assert send_mail("private.person@example.kz", "Subject", "Body with a link /kk/x")
+    assert "private.person@example.kz" not in caplog.text and "Body with a link" not in caplog.text
+
+
+def test_console_mail_shows_the_message_in_development(make_app, caplog):
+    from app.mail import send_mail
+
+    app = _console_mail_app(make_app, "development")
+    with app.app_context(), caplog.at_level(logging.INFO):
+        send_mail("dev@example.kz", "Subject", "Body")
+    assert "dev@example.kz" in caplog.text
+    from config import DevelopmentConfig, ProductionConfig as Production, TestingConfig
+
+    assert DevelopmentConfig.MAIL_LOG_CONTENT and not Production.MAIL_LOG_CONTENT
+    assert Production.SQLALCHEMY_ENGINE_OPTIONS["hide_parameters"] is True
+    assert TestingConfig.SQLALCHEMY_ENGINE_OPTIONS["hide_parameters"] is True

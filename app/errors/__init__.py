@@ -1,5 +1,6 @@
 """Error pages and JSON error envelopes: translated, never a stack trace."""
 import logging
+import traceback
 
 import psycopg
 import sqlalchemy.exc
@@ -88,7 +89,15 @@ def register_error_handlers(app):
     @app.errorhandler(Exception)
     def unexpected_error(error):
         _rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        if isinstance(error, sqlalchemy.exc.StatementError):
+            # The driver's message can quote values ("Key (email)=(...) already exists"): log
+            # the statement (parameters are hidden by the engine), the SQLSTATE and the frames.
+            orig = getattr(error, "orig", None)
+            log.error("database error on %s %s: %s (SQLSTATE %s) in %s\n%s", request.method,
+                      request.path, type(orig or error).__name__, getattr(orig, "sqlstate", None),
+                      error.statement, "".join(traceback.format_tb(error.__traceback__)))
+        else:
+            log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500)
 
 
