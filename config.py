@@ -4,6 +4,7 @@
 start without strong secrets, so a forgotten variable fails loudly instead of silently.
 """
 import os
+import re
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -70,6 +71,9 @@ class Config:
     # (the client address drives rate limits, so it must not be spoofable).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
+    # The site's address for links that leave the page (mail, the Atom feed, printed protocols),
+    # e.g. https://qatysu.kz: never taken from the request's Host header. Required in production.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     # smtp, or console (development only: the message goes to the log, addresses and bodies
     # only when MAIL_LOG_CONTENT is on, as in DevelopmentConfig). Production requires smtp.
@@ -95,6 +99,7 @@ class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-key-not-for-production-use"
     IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY") or "development-only-iin-key-not-for-production"
     MAIL_LOG_CONTENT = True  # a developer reads the demo's mail in the console
+    PUBLIC_URL = os.environ.get("PUBLIC_URL") or "http://127.0.0.1:8000"
 
 
 class TestingConfig(DevelopmentConfig):
@@ -107,6 +112,7 @@ class TestingConfig(DevelopmentConfig):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     SERVER_NAME = "localhost"
+    PUBLIC_URL = "http://localhost"
 
 
 class ProductionConfig(Config):
@@ -123,6 +129,9 @@ class ProductionConfig(Config):
             "QATYSU_ALLOW_SQLITE"
         ):
             raise RuntimeError("Production runs on PostgreSQL: set DATABASE_URL.")
+        if not re.fullmatch(r"https://[^/\s]+/?", app.config.get("PUBLIC_URL") or ""):
+            raise RuntimeError("Set PUBLIC_URL to the site's https address, e.g. https://qatysu.kz: "
+                               "links in mail and feeds are built from it, never from the Host header.")
         if app.config["MAIL_BACKEND"] != "smtp" or not app.config.get("MAIL_SERVER"):
             raise RuntimeError("Production sends mail through SMTP: set MAIL_BACKEND=smtp and "
                                "MAIL_SERVER (the console backend is for development only).")

@@ -3,6 +3,7 @@ from flask import g, request, url_for
 from flask_babel import format_currency, format_datetime, format_decimal
 
 from app.i18n import LANGUAGES
+from app.web import public_url
 
 
 def switch_language_url(lang):
@@ -21,7 +22,7 @@ def tenge(amount):
 
 
 def init_app(app):
-    app.jinja_env.globals.update(switch_language_url=switch_language_url)
+    app.jinja_env.globals.update(switch_language_url=switch_language_url, public_url=public_url)
     app.jinja_env.filters.update(tenge=tenge, datetime=format_datetime)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

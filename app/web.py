@@ -1,7 +1,23 @@
-"""Glue between domain errors and pages: translated messages on the right form fields."""
-from flask import flash
+"""Glue between domain errors and pages: translated messages on the right form fields; the
+site's public address for links that leave the page (mail, feeds, printed protocols)."""
+from flask import current_app, flash
 
 from app.i18n import translate
+
+
+def public_url(path=""):
+    """An absolute link on this site, from configuration (PUBLIC_URL, else SERVER_NAME).
+
+    Never from the request's Host header: a forged Host would otherwise put an attacker's
+    site into mails and into feeds and pages that caches keep and serve to others."""
+    config = current_app.config
+    base = config.get("PUBLIC_URL")
+    if not base and config.get("SERVER_NAME"):
+        base = f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}"
+    return (base or DEFAULT_PUBLIC_URL).rstrip("/") + path
+
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 def show_domain_error(form, error):

@@ -1,8 +1,10 @@
 import logging
+import os
 
 import pytest
 
 from config import ProductionConfig
+from tests.results_factories import counted_cycle, published_cycle, staff  # noqa: F401
 
 
 def test_security_headers(client):
@@ -46,6 +48,7 @@ def test_production_starts_with_strong_secrets():
         IIN_HMAC_KEY = "i" * 48
         SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://nobody@127.0.0.1/none"
         MAIL_BACKEND = "smtp"
+        PUBLIC_URL = "https://qatysu.example"
 
     assert create_app(Strong).config["SESSION_COOKIE_SECURE"] is True
 
@@ -254,6 +257,7 @@ class _Production(ProductionConfig):
     IIN_HMAC_KEY = "i" * 48
     SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://nobody@127.0.0.1/none"
     MAIL_BACKEND = "smtp"
+    PUBLIC_URL = "https://qatysu.example"
 
 
 @pytest.mark.parametrize("backend", ["console", "memory", ""])
@@ -320,3 +324,50 @@ def test_console_mail_shows_the_message_in_development(make_app, caplog):
     assert DevelopmentConfig.MAIL_LOG_CONTENT and not Production.MAIL_LOG_CONTENT
     assert Production.SQLALCHEMY_ENGINE_OPTIONS["hide_parameters"] is True
     assert TestingConfig.SQLALCHEMY_ENGINE_OPTIONS["hide_parameters"] is True
+
+
+@pytest.mark.parametrize("public_url", [None, "", "qatysu.kz", "http://qatysu.kz",
+                                        "https://qatysu.kz/path"])
+def test_production_refuses_to_start_without_public_url(public_url):
+    from app import create_app
+
+    class NoPublicUrl(_Production):
+        PUBLIC_URL = public_url
+
+    with pytest.raises(RuntimeError, match="PUBLIC_URL"):
+        create_app(NoPublicUrl)
+
+
+def test_development_links_default_to_the_local_server():
+    from config import DevelopmentConfig
+
+    assert DevelopmentConfig.PUBLIC_URL == "http://127.0.0.1:8000" or "PUBLIC_URL" in os.environ
+
+
+FORGED = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+
+
+def test_feed_links_come_from_public_url_not_the_host_header(make_app, published_cycle):
+    published_cycle()
+    app = make_app(SERVER_NAME=None, PUBLIC_URL="https://qatysu.example")
+    response = app.test_client().get("/feed.atom?lang=en", headers=FORGED)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "evil.example" not in text
+    assert 'href="https://qatysu.example/en/cycles/' in text
+
+
+def test_mail_links_come_from_public_url_not_the_host_header(make_app, make_user, make_cycle,
+                                                             make_proposal):
+    from app.extensions import db
+    from app.models import Proposal
+    from app.notifications import notify_proposal_reviewed
+
+    app = make_app(SERVER_NAME=None, PUBLIC_URL="https://qatysu.example")
+    author, _ = make_user(email="author@example.kz")
+    proposal_id = make_proposal(make_cycle(), author_id=author)
+    with app.test_request_context("/en/staff", headers=FORGED):
+        notify_proposal_reviewed(db.session.get(Proposal, proposal_id))
+        message = app.extensions["outbox"][-1]
+    assert "evil.example" not in message.body
+    assert f"https://qatysu.example/kk/proposals/{proposal_id}" in message.body
