@@ -371,3 +371,49 @@ def test_mail_links_come_from_public_url_not_the_host_header(make_app, make_user
         message = app.extensions["outbox"][-1]
     assert "evil.example" not in message.body
     assert f"https://qatysu.example/kk/proposals/{proposal_id}" in message.body
+
+
+NUL_REQUESTS = [
+    ("get", "/en/cycles?phase=%00", {}),
+    ("get", "/en/cycles/{cycle}?q=abc%00def", {}),
+    ("get", "/en/cycles/{cycle}?category=%00&status=admitted", {}),
+    ("get", "/en/register?find=%00", {}),
+    ("get", "/api/v1/cycles?territory=75%000", {}),
+    ("get", "/api/v1/territories?within=%00", {}),
+    ("get", "/api/v1/cycles/{cycle}/proposals?q=%00", {}),
+    ("get", "/territories/7500%0000/feed.atom", {}),
+    ("post", "/api/v1/residents", {"json": {"iin": "900517300011", "full_name": "A\u0000B",
+                                            "territory": "751410000", "password": "x" * 12}}),
+    ("post", "/api/v1/auth/token", {"json": {"iin": "9005\u00001730001", "password": "x" * 12}}),
+    ("post", "/en/register", {"data": {"full_name": "A\x00B", "iin": "1"}}),
+    ("post", "/en/login", {"data": {"iin": "\x00", "password": "x"}}),
+]
+
+
+@pytest.mark.parametrize("method, path, kwargs", NUL_REQUESTS)
+def test_nul_characters_are_bad_input_not_a_server_error(client, make_cycle, method, path, kwargs):
+    """PostgreSQL refuses NUL in text: every route answers 400, never reaching the database."""
+    from tests.conftest import csrf_token
+
+    cycle = make_cycle(phase="proposals")
+    if method == "post" and "data" in kwargs:  # a genuine form: CSRF passes, the NUL is refused
+        kwargs = {"data": dict(kwargs["data"], csrf_token=csrf_token(client.get(path)))}
+    response = getattr(client, method)(path.format(cycle=cycle), headers={"Accept-Language": "en"},
+                                       **kwargs)
+    assert response.status_code == 400
+    message = "The request contains characters that are not allowed."
+    if path.startswith("/api/"):
+        assert response.get_json()["error"] == {"code": "bad_request", "message": message}
+    else:
+        assert message in response.get_data(as_text=True)
+
+
+def test_nul_refusal_is_translated(client):
+    from tests.conftest import catalogue_translation
+
+    message = "The request contains characters that are not allowed."
+    for lang in ("kk", "ru"):
+        response = client.get(f"/{lang}/cycles?phase=%00")
+        assert catalogue_translation(message, lang) in response.get_data(as_text=True)
+    api = client.get("/api/v1/territories?within=%00", headers={"Accept-Language": "ru"})
+    assert api.get_json()["error"]["message"] == catalogue_translation(message, "ru")
