@@ -106,7 +106,19 @@ _iin_serial = iter(range(1, 10**6))
 
 
 def new_iin(born=date(1990, 5, 17)):
-    return make_iin(born, serial=f"{next(_iin_serial) % 10000:04d}")
+    # make_iin moves on to the next serial when one has no check digit, so two serials can give
+    # the same IIN: skip one already given out in this round of serials.
+    while True:
+        serial = next(_iin_serial) % 10000
+        if serial == 0:
+            _issued.clear()
+        iin = make_iin(born, serial=f"{serial:04d}")
+        if iin not in _issued:
+            _issued.add(iin)
+            return iin
+
+
+_issued = set()
 
 
 @pytest.fixture
