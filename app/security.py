@@ -1,4 +1,5 @@
-"""Security headers, login sessions, and the throttles for logins and ballots."""
+"""Security headers, login sessions, NUL refusal, and the throttles for logins, registrations
+and ballots (with what each does when Redis is down)."""
 import logging
 import time
 
