@@ -4,6 +4,7 @@
 start without strong secrets, so a forgotten variable fails loudly instead of silently.
 """
 import os
+import re
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -19,7 +20,9 @@ class Config:
     # orphan every account. Falls back to SECRET_KEY only outside production.
     IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", DEFAULT_SQLITE_URL)
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement is logged without its values (password hashes,
+    # phones, emails, IIN digests); the statement itself still says what failed.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     LANGUAGES = ("kk", "ru", "en")
@@ -40,16 +43,25 @@ class Config:
     # Flask-Limiter: Redis in production so limits hold across workers and hosts.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Storage errors as limits.errors.StorageError, and a dead Redis noticed in a second, not a minute.
+    RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True, "socket_connect_timeout": 1,
+                                 "socket_timeout": 1}
     # Flask-Caching: Redis shares the cache across workers and hosts; without it, per process.
     CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
     CACHE_KEY_PREFIX = "qatysu:"
     CACHE_DEFAULT_TIMEOUT = 300
     RATELIMIT_STRATEGY = "moving-window"
-    LOGIN_FAILURES_PER_IIN = os.environ.get("LOGIN_FAILURES_PER_IIN", "5 per 15 minutes")
+    # Failed logins: blocked per (IIN, address); across addresses an IIN is only slowed (once it
+    # has LOGIN_FAILURES_PER_IIN failures, each address gets the lower allowance below).
+    LOGIN_FAILURES_PER_IIN_ADDRESS = os.environ.get("LOGIN_FAILURES_PER_IIN_ADDRESS", "5 per 15 minutes")
+    LOGIN_FAILURES_PER_IIN = os.environ.get("LOGIN_FAILURES_PER_IIN", "10 per 15 minutes")
+    LOGIN_FAILURES_PER_ADDRESS_UNDER_ATTACK = os.environ.get(
+        "LOGIN_FAILURES_PER_ADDRESS_UNDER_ATTACK", "1 per 15 minutes")
     # Per address only at a level a public service centre's shared connection does not reach.
     LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "300 per 15 minutes")
     BALLOTS_PER_ACCOUNT = os.environ.get("BALLOTS_PER_ACCOUNT", "30 per minute")
+    REGISTRATIONS_PER_ADDRESS = os.environ.get("REGISTRATIONS_PER_ADDRESS", "100 per hour")
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
     # argon2id costs; unset means argon2-cffi's recommended profile (RFC 9106 low-memory).
     ARGON2_TIME_COST = None
@@ -59,8 +71,14 @@ class Config:
     # (the client address drives rate limits, so it must not be spoofable).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
+    # The site's address for links that leave the page (mail, the Atom feed, printed protocols),
+    # e.g. https://qatysu.kz: never taken from the request's Host header. Required in production.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # smtp, or console (development only: the message goes to the log, addresses and bodies
+    # only when MAIL_LOG_CONTENT is on, as in DevelopmentConfig). Production requires smtp.
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_LOG_CONTENT = False
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
@@ -86,6 +104,8 @@ class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-key-not-for-production-use"
     IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY") or "development-only-iin-key-not-for-production"
     EDS_DEMO = os.environ.get("EDS_DEMO", "1") == "1"
+    MAIL_LOG_CONTENT = True  # a developer reads the demo's mail in the console
+    PUBLIC_URL = os.environ.get("PUBLIC_URL") or "http://127.0.0.1:8000"
 
 
 class TestingConfig(DevelopmentConfig):
@@ -98,6 +118,7 @@ class TestingConfig(DevelopmentConfig):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     SERVER_NAME = "localhost"
+    PUBLIC_URL = "http://localhost"
 
 
 class ProductionConfig(Config):
@@ -116,6 +137,12 @@ class ProductionConfig(Config):
             raise RuntimeError("Production runs on PostgreSQL: set DATABASE_URL.")
         if app.config.get("EDS_DEMO"):
             raise RuntimeError("EDS_DEMO trusts a throwaway demo PKI: never in production.")
+        if not re.fullmatch(r"https://[^/\s]+/?", app.config.get("PUBLIC_URL") or ""):
+            raise RuntimeError("Set PUBLIC_URL to the site's https address, e.g. https://qatysu.kz: "
+                               "links in mail and feeds are built from it, never from the Host header.")
+        if app.config["MAIL_BACKEND"] != "smtp" or not app.config.get("MAIL_SERVER"):
+            raise RuntimeError("Production sends mail through SMTP: set MAIL_BACKEND=smtp and "
+                               "MAIL_SERVER (the console backend is for development only).")
 
 
 CONFIGS = {

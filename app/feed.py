@@ -2,7 +2,7 @@
 from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
-from flask import request, url_for
+from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.i18n import LANGUAGES, select_locale
 from app.models import Cycle, Phase, Territory
+from app.web import public_url
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -39,7 +40,7 @@ def _atom(territory, lang):
     ET.register_namespace("", ATOM)
     cycles = published_cycles(territory)
     root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": lang})
-    base = request.host_url.rstrip("/")
+    base = public_url()  # from configuration: a forged Host header must not reach the feed
     if territory is None:
         _sub(root, "title", _("Qatysu: published participatory budget results"))
         _sub(root, "id", f"{base}/feed.atom")

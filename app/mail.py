@@ -1,5 +1,6 @@
-"""Outgoing email through Flask-Mail; in development a console backend prints messages instead,
-and in tests a memory backend keeps them in `app.extensions['outbox']`."""
+"""Outgoing email through Flask-Mail (MAIL_BACKEND=smtp, required in production); in development
+a console backend logs messages instead (addresses and bodies only with MAIL_LOG_CONTENT, which
+DevelopmentConfig sets), and in tests a memory backend keeps them in `app.extensions['outbox']`."""
 import logging
 
 from flask import current_app
@@ -22,7 +23,12 @@ def send_mail(to, subject, body):
     if backend == "memory":
         current_app.extensions["outbox"].append(message)
     elif backend == "console":
-        log.info("mail to %s: %s\n%s", to, subject, body)
-    else:
+        if current_app.config.get("MAIL_LOG_CONTENT"):
+            log.info("mail to %s: %s\n%s", to, subject, body)
+        else:  # outside development the log never holds addresses or bodies
+            log.info("mail not sent (console backend): one message")
+    elif backend == "smtp":
         mail.send(message)
+    else:
+        raise RuntimeError(f"unknown MAIL_BACKEND {backend!r}")
     return True

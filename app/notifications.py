@@ -3,18 +3,17 @@
 Called by views and the API after their commit, so a failed transaction never sends mail.
 Sending goes through app.mail.send_mail (console backend in development, memory in tests).
 """
-from flask import has_request_context, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from app.i18n import LANGUAGES
 from app.mail import send_mail
 from app.models import ProposalStatus
+from app.web import public_url
 
 
 def _link(path):
-    base = request.host_url.rstrip("/") if has_request_context() else ""
-    return base + path
+    return public_url(path)  # from configuration, never the request's Host header
 
 
 def _locale(user):

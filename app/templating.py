@@ -3,7 +3,7 @@ from flask import request, url_for
 from flask_babel import format_datetime, format_decimal
 
 from app.labels import label_context
-from app.web import explain
+from app.web import explain, public_url
 
 
 def switch_language_url(lang):
@@ -22,7 +22,7 @@ def tenge(amount):
 
 
 def init_app(app):
-    app.jinja_env.globals.update(switch_language_url=switch_language_url)
+    app.jinja_env.globals.update(switch_language_url=switch_language_url, public_url=public_url)
     app.jinja_env.filters.update(tenge=tenge, datetime=format_datetime, explain=explain)
     app.context_processor(label_context)
     app.jinja_env.trim_blocks = True

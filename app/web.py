@@ -1,6 +1,7 @@
-"""Glue between the domain and pages: ids in URLs, domain errors on forms and pages, and the
-one shape of every form view."""
-from flask import flash, redirect, render_template, request
+"""Glue between the domain and pages: ids in URLs, domain errors on forms and pages, the one
+shape of every form view, and the site's public address for links that leave the page (mail,
+feeds, printed protocols)."""
+from flask import current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.routing import BaseConverter
 
@@ -32,6 +33,21 @@ class IdConverter(BaseConverter):
 def explain(error):
     """A domain error's message in the page's language."""
     return translate(error.message, error.params) if error is not None else ""
+
+
+def public_url(path=""):
+    """An absolute link on this site, from configuration (PUBLIC_URL, else SERVER_NAME).
+
+    Never from the request's Host header: a forged Host would otherwise put an attacker's
+    site into mails and into feeds and pages that caches keep and serve to others."""
+    config = current_app.config
+    base = config.get("PUBLIC_URL")
+    if not base and config.get("SERVER_NAME"):
+        base = f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}"
+    return (base or DEFAULT_PUBLIC_URL).rstrip("/") + path
+
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 def show_domain_error(form, error):

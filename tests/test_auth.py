@@ -145,6 +145,29 @@ def test_open_redirect_after_login_is_refused(client, make_user):
     assert "evil.example" not in response.headers["Location"]
 
 
+@pytest.mark.parametrize("target", [
+    "/%09/evil.example", "/%0a/evil.example", "/%0d/evil.example", "/%5C/evil.example",
+    "/%5C%5Cevil.example", "https://evil.example/en/", "/en/%0d%0aSet-Cookie:%20x=1",
+    "/en//evil.example", "/fr/cycles", "/ /evil.example"])
+def test_login_next_outside_the_site_or_language_prefix_goes_home(client, make_user, target):
+    _, iin = make_user()
+    page = client.get("/en/login")
+    response = client.post(f"/en/login?next={target}", data={
+        "iin": iin, "password": PASSWORD, "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "evil.example" not in location and "Set-Cookie" not in location
+    assert location in ("/", "/en/", "http://localhost/en/", "http://localhost/")
+
+
+def test_login_next_under_the_language_prefix_is_followed(client, make_user):
+    _, iin = make_user()
+    page = client.get("/en/login")
+    response = client.post("/en/login?next=/ru/cycles%3Fpage%3D2", data={
+        "iin": iin, "password": PASSWORD, "csrf_token": csrf_token(page)})
+    assert response.status_code == 302 and response.headers["Location"] == "/ru/cycles?page=2"
+
+
 def test_register_with_many_units_narrows_them_by_search(register, app, client, runner, tmp_path):
     from tests.helpers import KATO_DEMO
 
@@ -160,3 +183,35 @@ def test_register_with_many_units_narrows_them_by_search(register, app, client, 
     assert 'value="195231000"' in found
     response = register(client, lang="ru", territory="195231100")  # a village not in the first list
     assert response.status_code == 302
+
+
+def _from(client, address):
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_failed_logins_lock_the_address_not_the_holder(client, auth, make_user):
+    """Five wrong passwords from one address stop that address only: the holder of the IIN,
+    signing in from another address with the right password, is let in."""
+    _, iin = make_user()
+    _from(client, "203.0.113.7")
+    for _ in range(5):
+        assert auth.login(iin, password="wrong-password-1").status_code == 401
+    assert auth.login(iin).status_code == 429  # the guesser's address waits, even when right
+    _from(client, "198.51.100.20")
+    assert auth.login(iin).status_code == 302
+
+
+def test_iin_under_attack_from_many_addresses_is_slowed_not_blocked(client, auth, make_user):
+    _, iin = make_user()
+    for n in range(10):  # a distributed guesser: ten failures over five addresses
+        _from(client, f"203.0.113.{n // 2 + 1}")
+        assert auth.login(iin, password="wrong-password-1").status_code == 401
+    # Under attack, each further address gets one wrong try per window instead of five ...
+    _from(client, "203.0.113.50")
+    assert auth.login(iin, password="wrong-password-1").status_code == 401
+    slowed = auth.login(iin, password="wrong-password-1")
+    assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) > 0
+    # ... while the holder with the right password from a new address still signs in.
+    _from(client, "198.51.100.20")
+    assert auth.login(iin).status_code == 302

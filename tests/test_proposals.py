@@ -149,6 +149,81 @@ def test_photos_are_re_encoded_without_metadata_and_stored_outside_the_code(app,
         assert image.format == "JPEG" and not image.getexif()
 
 
+def _png(size, mode="1"):
+    out = io.BytesIO()
+    Image.new(mode, size).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+# The last is over twice Pillow's MAX_IMAGE_PIXELS: Image.open itself refuses it.
+@pytest.mark.parametrize("size", [(7000, 7000), (5000, 3500), (12000, 12000)])
+def test_pixel_bombs_are_refused_before_decoding(app, make_cycle, make_user, monkeypatch, size):
+    """A few KB of PNG declaring tens of millions of pixels: refused from its header, with a
+    translated message, without Pillow decoding a single pixel."""
+    cycle_id = make_cycle(phase="proposals")
+    user_id, _ = make_user()
+    bomb = _png(size)
+    assert len(bomb) < 400_000
+
+    def no_decoding(self, *args, **kwargs):
+        raise AssertionError("a pixel bomb was decoded")
+
+    monkeypatch.setattr(Image.Image, "load", no_decoding)
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", no_decoding)
+    with pytest.raises(ValidationFailed) as caught:
+        submit(app, cycle_id, user_id, photos=[bomb])
+    message, params = caught.value.fields["photos"][0]
+    assert message == TOO_MANY_PIXELS
+    assert params["n"] >= 1 and count(app) == 0
+
+
+def _catalogue_plural(msgid, lang, form):
+    from tests.helpers import _catalogue
+
+    return _catalogue(lang).get(msgid).string[form]
+
+
+TOO_MANY_PIXELS = ("The image has too many pixels: at most %(n)s megapixel.",
+                   "The image has too many pixels: at most %(n)s megapixels.")
+
+
+def test_pixel_bomb_refusal_is_shown_translated_on_the_page(app, client, make_cycle, make_user):
+    cycle_id = make_cycle(phase="proposals")
+    _, iin = make_user()
+    login(client, iin, lang="ru")
+    page = client.get(f"/ru/cycles/{cycle_id}/proposals/new")
+    response = client.post(f"/ru/cycles/{cycle_id}/proposals/new", data=page_data(
+        page, photos=[(io.BytesIO(_png((7000, 7000))), "bomb.png")]), content_type="multipart/form-data")
+    assert response.status_code == 422
+    many = _catalogue_plural(TOO_MANY_PIXELS[0], "ru", 2) % {"n": 16}  # ru: 16 takes the third form
+    assert many in response.get_data(as_text=True)
+
+
+def test_photo_gps_exif_and_comment_are_not_stored(app, make_cycle, make_user):
+    cycle_id = make_cycle(phase="proposals")
+    user_id, _ = make_user()
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCamera"  # Make
+    gps = exif.get_ifd(0x8825)  # GPSInfo
+    gps.update({1: "N", 2: (43.0, 14.0, 30.5), 3: "E", 4: (76.0, 53.0, 40.1)})
+    photo = io.BytesIO()
+    Image.new("RGB", (800, 600), (30, 120, 60)).save(
+        photo, "JPEG", exif=exif.tobytes(), comment=b"home of the author: Abay 10, flat 5")
+    photo = photo.getvalue()
+    assert b"Exif" in photo and b"home of the author" in photo and b"\xff\xfe" in photo
+    proposal_id = submit(app, cycle_id, user_id, photos=[photo])
+    with app.app_context():
+        name = db.session.get(Proposal, proposal_id).photos[0].filename
+    stored = (Path(app.config["UPLOAD_DIR"]) / name).read_bytes()
+    assert b"Exif" not in stored and b"SecretCamera" not in stored
+    assert b"home of the author" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert not image.getexif() and "comment" not in image.info and "exif" not in image.info
+        assert not image.applist or all(marker == "APP0" for marker, _ in image.applist)
+        assert image.size == (800, 600)
+    assert b"\xff\xfe" not in stored[:stored.index(b"\xff\xda")]  # no COM before the image data
+
+
 FAKE_IMAGES = [
     (b"this is a text file, not a photo" * 10, "not a valid"),
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "not a valid"),  # a PNG signature and nothing else

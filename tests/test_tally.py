@@ -7,10 +7,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from tally_helpers import DATA, MISSING, SHARED, file_header, pabutools_outcome, require_shared, shared_files
 
 from app.tally import PABULIB_RULES, RULES, Election, PabulibError, Project, count, parse, parse_file, write
 from app.tally.rules import exclusions_from_meta
-from tally_helpers import DATA, MISSING, SHARED, file_header, pabutools_outcome, require_shared, shared_files
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["Netherlands_Assen_2024", "Poland_Gdynia_2022_Kamienna_Gora__small", "Poland_Katowice_2025_Zarzecze",

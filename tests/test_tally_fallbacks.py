@@ -11,10 +11,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from tally_helpers import SHARED, require_shared
 
 from app.tally import Election, Project, count, parse_file
 from app.tally.mes import EqualShares, fast_batch, fast_exact, fast_pricing, reference_add1, reference_mes
-from tally_helpers import SHARED, require_shared
 
 HUGE = 1e200  # a SAFETY factor no float margin can meet: every call is "too close"
 

@@ -4,11 +4,11 @@ from fractions import Fraction
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from tally_helpers import pabutools_outcome
 
 from app.tally import Election, Project, count, parse, write
 from app.tally.mes import FITS, EqualShares
 from app.tally.mes.reference import reference_add1, reference_mes
-from tally_helpers import pabutools_outcome
 
 RULE_KEYS = ["greedy", "greedy-no-skip", "greedy-threshold", "greedy-exclusive", "mes"]
 

@@ -6,7 +6,7 @@ from app.api import bp
 from app.api.common import ApiError, json_body
 from app.domain import accounts
 from app.extensions import db
-from app.security import throttled_login
+from app.security import throttled_login, throttled_registration
 
 
 def _text(body, name):
@@ -20,6 +20,7 @@ def _text(body, name):
 @bp.post("/residents")
 def create_resident():
     body = json_body()
+    throttled_registration()
     user = accounts.register_resident(
         iin=_text(body, "iin"), full_name=_text(body, "full_name"),
         territory_code=_text(body, "territory"), password=_text(body, "password"),

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from app.api import bp
 from app.domain.accounts import user_for_token
-from app.domain.errors import DomainError, Throttled
+from app.domain.errors import DomainError
 from app.errors import error_response
 from app.extensions import db
 from app.i18n import translate
@@ -27,7 +27,8 @@ def domain_error(error):
     db.session.rollback()
     fields = {name: [translate(m, p) for m, p in messages]
               for name, messages in (error.fields or {}).items()} or None
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Throttled) else None
+    retry_after = getattr(error, "retry_after", None)  # Throttled (429) and Unavailable (503)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
     return error_response(error.status, error.code, translate(error.message, error.params), fields,
                           headers)
 

@@ -48,14 +48,14 @@ PATHS = {
                             "password": {"type": "string", "minLength": 10},
                             "phone": {"type": "string"}, "email": {"type": "string"}}})},
         "responses": {"201": {"description": "Created", **_json({"type": "object", "properties": {
-            "id": {"type": "integer"}}})}, **_error_responses(400, 409, 422)}}},
+            "id": {"type": "integer"}}})}, **_error_responses(400, 409, 422, 429, 503)}}},
     "/auth/token": {"post": {
         "summary": "Exchange an IIN and password for a bearer token",
         "requestBody": {"required": True, **_json({"type": "object", "required": ["iin", "password"],
                         "properties": {"iin": {"type": "string"}, "password": {"type": "string"}}})},
         "responses": {"200": {"description": "A token", **_json({"type": "object", "properties": {
             "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}})},
-            **_error_responses(400, 401, 429)}}},
+            **_error_responses(400, 401, 422, 429, 503)}}},
     "/territories": {"get": {
         "summary": "Administrative-territorial units (KATO)",
         "parameters": [
@@ -63,7 +63,8 @@ PATHS = {
              "description": "KATO code: only this unit and the units inside it"},
             {"name": "level", "in": "query", "schema": {"type": "string"}}],
         "responses": {"200": {"description": "Units", **_json({
-            "type": "array", "items": {"$ref": "#/components/schemas/Territory"}})}}}},
+            "type": "array", "items": {"$ref": "#/components/schemas/Territory"}})},
+            **_error_responses(404)}}},
     "/openapi.json": {"get": {"summary": "This description",
                               "responses": {"200": {"description": "OpenAPI 3 document"}}}},
 }
@@ -75,12 +76,25 @@ def register_paths(paths, schemas=None):
     COMPONENTS["schemas"].update(schemas or {})
 
 
+# Any operation may answer these: 400 for a request refused before it reaches the operation
+# (a NUL character anywhere, app.security), 503 while the database or Redis is down.
+EVERY_OPERATION = (400, 503)
+
+
+def _with_common_responses(paths):
+    return {path: {method: dict(operation, responses={
+        **operation["responses"],
+        **{str(code): response for code, response in _error_responses(*EVERY_OPERATION).items()
+           if str(code) not in operation["responses"] and path != "/openapi.json"}})
+        for method, operation in operations.items()} for path, operations in paths.items()}
+
+
 @bp.get("/openapi.json")
 def openapi_document():
     return {
         "openapi": "3.0.3",
         "info": {"title": "Qatysu public API", "version": "1"},
         "servers": [{"url": "/api/v1"}],
-        "paths": PATHS,
+        "paths": _with_common_responses(PATHS),
         "components": COMPONENTS,
     }

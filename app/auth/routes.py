@@ -1,3 +1,6 @@
+import re
+from urllib.parse import urlsplit
+
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -9,12 +12,14 @@ from app.auth.forms import LoginForm, LogoutForm, RegisterForm
 from app.domain import accounts
 from app.domain.errors import DomainError, Throttled
 from app.extensions import db
-from app.i18n import translate
+from app.i18n import LANGUAGES, translate
 from app.models import Territory
-from app.security import throttled_login
+from app.security import throttled_login, throttled_registration
 from app.web import show_domain_error
 
 MAX_SELECT_UNITS = 400
+_UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
+_LANG_PATH = re.compile(r"/(%s)(/|$)(?!/)" % "|".join(LANGUAGES))
 
 
 def territory_choices(locale, search="", selected=None):
@@ -40,10 +45,17 @@ def territory_choices(locale, search="", selected=None):
 
 
 def safe_next(target):
-    # Only paths on this site: an open redirect after login is a phishing tool.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """`target` when it is a path on this site under a language prefix, else None.
+
+    An open redirect after login is a phishing tool. Browsers drop tabs and line breaks from a
+    URL and read a backslash as a slash, so `/\t/evil.example` would leave the site: any control
+    character, whitespace or backslash refuses the target (CR/LF would also break the header)."""
+    if not target or _UNSAFE_IN_NEXT.search(target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not _LANG_PATH.match(parts.path):
+        return None
+    return target
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -56,11 +68,16 @@ def register():
                                                            form.territory.data)
     if form.validate_on_submit():
         try:
+            throttled_registration()
             user = accounts.register_resident(
                 iin=form.iin.data, full_name=form.full_name.data, territory_code=form.territory.data,
                 password=form.password.data, phone=form.phone.data, email=form.email.data,
                 locale=str(get_locale()), iin_key=current_app.config["IIN_HMAC_KEY"])
             db.session.commit()
+        except Throttled as error:
+            flash(translate(error.message), "error")
+            return render_template("auth/register.html", form=form, searchable=searchable,
+                                   search=search), 429, {"Retry-After": str(error.retry_after)}
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)

@@ -6,9 +6,12 @@ implementation. The ten-voter minimum is not recomputed here: the count stored
 truth. The akimat has discretion beyond the vote: a selected proposal may be not approved and
 an unselected one approved, but either needs a written justification.
 """
+import io
 import secrets
 from datetime import date, datetime, timezone
 from pathlib import Path
+
+from pypdf import PdfReader
 
 from app.domain import audit, phases
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotFound, Np_
@@ -75,6 +78,32 @@ def _read_document(document):
         return bytes(document[:MAX_DOCUMENT_BYTES + 1])
     stream = getattr(document, "stream", document)
     return stream.read(MAX_DOCUMENT_BYTES + 1)
+
+
+def pdf_problem(data):
+    """Why these bytes are not an acceptable signed PDF (a marked message), or None.
+
+    The first bytes only say what a file claims to be: the document is parsed (pypdf) down to
+    its pages. Encrypted PDFs are refused: a published document must open without a password."""
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            return N_("The PDF is protected with a password or encrypted: upload it without "
+                      "protection.")
+        if len(reader.pages) < 1:
+            return N_("The PDF is damaged and cannot be read.")
+    except Exception:  # pypdf: "broken PDF files might cause other Exceptions" than its own
+        return N_("The PDF is damaged and cannot be read.")
+    return None
+
+
+def delete_document(filename, upload_dir):
+    """Remove a stored document that nothing refers to any more (replaced)."""
+    if filename and upload_dir:
+        try:
+            (Path(upload_dir) / "conclusions" / filename).unlink()
+        except OSError:
+            pass
 
 
 def store_document(data, upload_dir):
@@ -153,6 +182,8 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
             errors.add("document", N_("The document must be at most 10 MB."))
         elif not data.startswith(PDF_MAGIC):
             errors.add("document", N_("The document must be a PDF file."))
+        elif (problem := pdf_problem(data)) is not None:
+            errors.add("document", problem)
         elif upload_dir is None:
             raise ValueError("upload_dir is required to store a document")
     errors.raise_if_any()
@@ -165,7 +196,9 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
     conclusion.decision = decision
     for lang in LANGUAGES:
         setattr(conclusion, f"justification_{lang}", texts.get(lang, ""))
+    replaced = None
     if data is not None:
+        replaced = conclusion.document_filename
         conclusion.document_filename = store_document(data, upload_dir)
     if document_number is not None:
         conclusion.document_number = document_number.strip() or None
@@ -176,6 +209,7 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
     db.session.flush()
     audit.record(staff, "conclusion.record", conclusion, cycle.territory, before,
                  audit.snapshot(conclusion, AUDITED))
+    delete_document(replaced, upload_dir)  # the audit log keeps its name; the file goes
     return conclusion
 
 

@@ -66,6 +66,17 @@ class Throttled(DomainError):
         self.retry_after = max(1, int(retry_after))
 
 
+class Unavailable(DomainError):
+    """A service the request needs (the rate-limit store, the database) is down for now."""
+
+    status = 503
+
+    def __init__(self, retry_after=30, code="unavailable", message=None):
+        super().__init__(code, message or N_("The service is temporarily unavailable. Please try "
+                                             "again in a few minutes."))
+        self.retry_after = max(1, int(retry_after))
+
+
 class FieldErrors:
     """Collects field errors, then raises them together: a form shows every problem at once."""
 

@@ -133,15 +133,33 @@ CSV_COLUMNS = ["proposal_id", "title", "category", "cost", "votes", "voters_in_t
                "justification_en", "document_number", "document_date", "implementation_status"]
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) in a
+# resident's title would become a live link, or worse): OWASP's "CSV injection".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value):
+    """A text cell that a spreadsheet would read as a formula gets a leading single quote.
+
+    Only text: numbers (ids, costs, votes, rank) are written as they are and stay numbers. The
+    digest is computed from the JSON results, where texts are unchanged; to compare a CSV text
+    with them, drop one leading quote from a text that starts with ' and then one of
+    FORMULA_STARTS."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def results_csv(cycle):
-    """results.csv: one row per admitted proposal, UTF-8, comma-separated, header in English."""
+    """results.csv: one row per admitted proposal, UTF-8, comma-separated, header in English;
+    texts that would run as spreadsheet formulas are neutralised (see neutralise_cell)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for p in counted_proposals(cycle):
         r, c = p.result, p.conclusion
         updates = implementation_list(p)
-        writer.writerow([
+        writer.writerow(neutralise_cell(cell) for cell in [
             p.id, p.title, p.category, p.cost, r.votes, r.voters_in_territory,
             "true" if r.eligible else "false", "true" if r.selected else "false",
             r.rank if r.rank is not None else "", c.decision if c else "",

@@ -8,10 +8,11 @@ import io
 import os
 import re
 import secrets
+import warnings
 from datetime import datetime, timezone
 
 import nh3
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 
 from app.domain import audit, phases, records
@@ -29,7 +30,14 @@ MAX_PHOTOS = 5
 MAX_PAGE = 100_000
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTO_SIDE = 2000          # longer side after re-encoding, in pixels
-MAX_SOURCE_PIXELS = 50_000_000  # refuse decompression bombs before decoding
+# Pixel bombs: a few KB of PNG can declare 7000×7000 pixels, and decoding allocates every one
+# (a worker went from 120 MB to 571 MB). The size is read from the header before decoding and
+# refused above these limits. JPEGs are decoded at a reduced scale (draft mode, at most about
+# 4× the stored size), so a 50-megapixel camera photo is fine; PNG and WebP decode whole.
+MAX_JPEG_PIXELS = 50_000_000
+MAX_SOURCE_PIXELS = 16_000_000  # PNG and WebP: 4000×4000
+# Pillow's own guard for any decoding in this process (a warning above, an error above twice).
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}}
@@ -73,16 +81,26 @@ def _decode_photo(data):
         return (N_("Each photo may be at most %(n)s MB."), {"n": MAX_PHOTO_BYTES // (1024 * 1024)})
     if not data:
         return (N_("The file is empty."), {})
+    too_large = (Np_("The image has too many pixels: at most %(n)s megapixel.",
+                     "The image has too many pixels: at most %(n)s megapixels."),)
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in ACCEPTED_FORMATS:
-                return (N_("Photos must be JPEG, PNG or WebP images."), {})
-            if probe.width * probe.height > MAX_SOURCE_PIXELS:
-                return (N_("The image is too large."), {})
-            probe.verify()
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:  # reads the header only
+                if probe.format not in ACCEPTED_FORMATS:
+                    return (N_("Photos must be JPEG, PNG or WebP images."), {})
+                limit = MAX_JPEG_PIXELS if probe.format == "JPEG" else MAX_SOURCE_PIXELS
+                if probe.width * probe.height > limit:
+                    return too_large + ({"n": limit // 1_000_000},)
+                probe.verify()
+            image = Image.open(io.BytesIO(data))
+            if image.format == "JPEG":
+                image.draft("RGB", (MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
+            image.load()
+            image = ImageOps.exif_transpose(image)  # upright, before the EXIF goes
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        return too_large + ({"n": MAX_SOURCE_PIXELS // 1_000_000},)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return (N_("This file is not a valid JPEG, PNG or WebP image."), {})
     if image.mode not in ("RGB", "L"):
         background = Image.new("RGB", image.size, (255, 255, 255))
@@ -92,7 +110,15 @@ def _decode_photo(data):
     elif image.mode == "L":
         image = image.convert("RGB")
     image.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
-    return image
+    return _without_metadata(image)
+
+
+def _without_metadata(image):
+    """The pixels only: Pillow writes a JPEG comment (COM), ICC profile or XMP it finds in
+    `info` when saving, and EXIF carries GPS positions and camera serials."""
+    clean = Image.new("RGB", image.size)
+    clean.paste(image)
+    return clean
 
 
 def _check_photos(errors, uploads, existing_count):
@@ -118,7 +144,7 @@ def _store_photos(proposal, images, upload_dir):
     os.makedirs(upload_dir, exist_ok=True)
     for image in images:
         name = secrets.token_hex(16) + ".jpg"
-        # Re-encoding without `exif=` writes no metadata: no GPS, no camera serial.
+        # A fresh image re-encoded without `exif=`, `comment=` or `icc_profile=`: no metadata.
         image.save(os.path.join(upload_dir, name), "JPEG", quality=85, optimize=True)
         proposal.photos.append(ProposalPhoto(filename=name, width=image.width, height=image.height))
 

@@ -1,19 +1,30 @@
 """Error pages and JSON error envelopes: translated, never a stack trace."""
 import logging
+import traceback
 
-from flask import Blueprint, jsonify, render_template, request
+import psycopg
+import sqlalchemy.exc
+from flask import Blueprint, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from app.domain.errors import DomainError
-from app.extensions import db
+from app.domain.errors import DomainError, Unavailable
+from app.extensions import db, login_manager
 
 bp = Blueprint("errors", __name__)
 log = logging.getLogger("qatysu")
 
 STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 409: "conflict", 413: "too_large",
-                422: "validation_failed", 429: "rate_limited", 500: "server_error"}
+                422: "validation_failed", 429: "rate_limited", 500: "server_error",
+                503: "unavailable"}
+# Outages of what a request depends on: 503 with Retry-After (a client may retry), never 500.
+OUTAGES = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+           sqlalchemy.exc.TimeoutError, psycopg.OperationalError, psycopg.InterfaceError,
+           StorageError, RedisError)
+OUTAGE_RETRY_AFTER = 30
 
 
 def status_messages():
@@ -28,6 +39,7 @@ def status_messages():
         422: _("Please correct the highlighted fields."),
         429: _("Too many attempts. Please try again later."),
         500: _("Something went wrong on our side. Please try again later."),
+        503: _("The service is temporarily unavailable. Please try again in a few minutes."),
     }
 
 
@@ -69,8 +81,44 @@ def register_error_handlers(app):
 
         return error_page(error)
 
+    @app.errorhandler(Unavailable)
+    def unavailable(error):
+        return _outage_response(error.retry_after)
+
+    def outage(error):
+        # The class only: a database error's text can carry the statement and its parameters.
+        log.error("outage on %s %s: %s.%s", request.method, request.path,
+                  type(error).__module__, type(error).__name__)
+        return _outage_response(OUTAGE_RETRY_AFTER)
+
+    for kind in OUTAGES:
+        app.register_error_handler(kind, outage)
+
     @app.errorhandler(Exception)
     def unexpected_error(error):
-        db.session.rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        _rollback()
+        if isinstance(error, sqlalchemy.exc.StatementError):
+            # The driver's message can quote values ("Key (email)=(...) already exists"): log
+            # the statement (parameters are hidden by the engine), the SQLSTATE and the frames.
+            orig = getattr(error, "orig", None)
+            log.error("database error on %s %s: %s (SQLSTATE %s) in %s\n%s", request.method,
+                      request.path, type(orig or error).__name__, getattr(orig, "sqlstate", None),
+                      error.statement, "".join(traceback.format_tb(error.__traceback__)))
+        else:
+            log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500)
+
+
+def _rollback():
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the session is discarded at teardown anyway
+        log.warning("rollback failed after an error", exc_info=False)
+
+
+def _outage_response(retry_after):
+    _rollback()
+    # The page's header asks who is logged in: with the database down, that question must not
+    # be asked again (it would fail inside this handler): render for an anonymous visitor.
+    g._login_user = login_manager.anonymous_user()
+    return error_response(503, headers={"Retry-After": str(int(retry_after))})

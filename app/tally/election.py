@@ -6,8 +6,8 @@ points (one per listed project); for ordinal votes the list is in rank order.
 
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
 from fractions import Fraction
+from itertools import chain
 
 VOTE_TYPES = ("approval", "choose-1", "cumulative", "scoring", "ordinal")
 

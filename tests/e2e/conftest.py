@@ -220,9 +220,8 @@ def shots(tmp_path_factory):
 def login(demo_server):
     """login(page, name, lang) — by clicks from the home page, as a person would."""
     def do(page, name, lang="kk"):
-        from playwright.sync_api import expect
-
         from browser_checks import LOGIN_WORDS
+        from playwright.sync_api import expect
 
         labels = LOGIN_WORDS[lang]
         page.goto(f"/{lang}/")

@@ -8,9 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from playwright.sync_api import expect
-
 from browser_checks import ROOT, assert_accessible, assert_no_horizontal_scroll, ui_text
+from playwright.sync_api import expect
 
 BOSTANDYK_EN = "Bostandyk district participatory budget"   # the demo's published cycle
 

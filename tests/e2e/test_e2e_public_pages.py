@@ -6,7 +6,6 @@ Checks that fail today are listed in KNOWN_FAILURES with exactly what fails, as 
 when the product fixes one, its test passes, pytest reports XPASS(strict) as a failure, and
 the entry goes (issue 12)."""
 import pytest
-
 from browser_checks import PAGE_KINDS
 
 LANGS = ("kk", "ru")
