@@ -1,4 +1,4 @@
-"""Security headers, login sessions, and the throttles for logins and ballots."""
+"""Security headers, login sessions, and the throttles for logins, ballots and receipt checks."""
 import time
 
 from flask import current_app, request
@@ -86,6 +86,18 @@ class Throttle:
 login_failures_by_iin = Throttle("LOGIN_FAILURES_PER_IIN", "login-iin")
 login_attempts_by_address = Throttle("LOGIN_ATTEMPTS_PER_ADDRESS", "login-addr")
 ballots_by_account = Throttle("BALLOTS_PER_ACCOUNT", "ballot")
+receipt_checks_by_address = Throttle("RECEIPT_CHECKS_PER_ADDRESS", "receipt-addr")
+
+
+def throttled_receipt_check(code):
+    """app.domain.voting.check_receipt under the per-address limit (raises Throttled): one
+    sequence for the receipt page and the API, sharing one count per client address."""
+    from app.domain import voting
+
+    address = request.remote_addr or "-"
+    receipt_checks_by_address.check(address)
+    receipt_checks_by_address.hit(address)
+    return voting.check_receipt(code)
 
 
 def throttled_login(iin, password):

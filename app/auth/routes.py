@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -40,10 +42,18 @@ def territory_choices(locale, search="", selected=None):
 
 
 def safe_next(target):
-    # Only paths on this site: an open redirect after login is a phishing tool.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """`next` after login, kept only as a path on this site: an open redirect after login is a
+    phishing tool. No scheme or host, no `//` or backslash (browsers read both as another host),
+    no whitespace or control characters (browsers drop them, which can make `/\t/evil` into
+    `//evil`)."""
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("//"):
+        return None
+    return target
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -65,10 +75,11 @@ def register():
             db.session.rollback()
             show_domain_error(form, error)
         else:
+            next_url = safe_next(request.args.get("next"))
             session.clear()
             login_user(user)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
-            return redirect(url_for("main.index"))
+            return redirect(next_url or url_for("main.index"))
     return render_template("auth/register.html", form=form, searchable=searchable, search=search), \
         422 if form.errors else 200
 
