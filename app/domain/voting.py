@@ -287,7 +287,7 @@ def check_receipt(code):
     counted = None
     if phases.allows(cycle, "see_counts_public"):
         counted = db.session.scalar(
-            select(func.count(ProposalResult.id))
+            select(func.count(ProposalResult.proposal_id))
             .join(BallotItem, BallotItem.proposal_id == ProposalResult.proposal_id)
             .where(BallotItem.ballot_id == ballot.id, ProposalResult.cycle_id == cycle.id)) > 0
     return ReceiptCheck(cycle=cycle, stored=True, counted=counted, channel=ONLINE)
