@@ -98,6 +98,16 @@ def test_visitor_signs_in_to_vote_and_lands_on_the_ballot(app, client, make_cycl
     assert client.get(ballot).status_code == 200
 
 
+def test_an_already_signed_in_resident_following_sign_in_to_vote_goes_straight_on(
+        app, client, make_cycle, make_proposal, make_user):
+    cycle_id, _ = voting_cycle(make_cycle, make_proposal, app)
+    _, iin = make_user()
+    login_at(client, iin, "kk")
+    again = client.get(f"/kk/login?next=/kk/cycles/{cycle_id}/ballot")
+    assert again.status_code == 302 and again.headers["Location"] == f"/kk/cycles/{cycle_id}/ballot"
+    assert client.get("/kk/login?next=//evil.example/").headers["Location"] == "/kk/"
+
+
 @pytest.mark.parametrize("target", [
     "https://evil.example/", "//evil.example/", "/\\evil.example", "/\t/evil.example", "javascript:alert(1)",
     "http:/evil.example", " /kk/", "/kk/\r\nSet-Cookie:x=1"])

@@ -87,7 +87,7 @@ def register():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("main.index"))
+        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
