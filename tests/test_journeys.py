@@ -238,7 +238,7 @@ def test_the_domain_refusal_is_the_one_the_page_shows(app, make_cycle, make_prop
 # --- 2. The receipt check --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("typed", ["K7QX-3M9P-WT2R-8HZA", "k7qx3m9pwt2r8hza", " k7qx 3m9p – wt2r—8hza ",
-                                   "K7QX_3M9P_WT2R_8HZA"])
+                                   "K7QX_3M9P_WT2R_8HZA", "к7qх-3м9р-wт2r-8нzа"])
 def test_receipt_codes_are_normalised(typed):
     assert voting.normalise_receipt(typed) == "K7QX-3M9P-WT2R-8HZA"
 

@@ -250,12 +250,16 @@ RECEIPT_LENGTH = RECEIPT_GROUPS * RECEIPT_GROUP_LENGTH
 ONLINE = "online"  # the channel of ballots cast on the site or through the API
 
 
+# Cyrillic capitals that look like Latin ones: a code typed on a kk or ru keyboard still matches.
+CYRILLIC_LOOKALIKES = str.maketrans("АВЕКМНРСТУХ", "ABEKMHPCTYX")
+
+
 def normalise_receipt(text):
     """The stored form of a typed code ('k7qx 3m9p-wt2r—8hza' → 'K7QX-3M9P-WT2R-8HZA'), or None
-    when it cannot be one: case, spaces and any kind of dash do not matter."""
+    when it cannot be one: case, spaces, any kind of dash and Cyrillic look-alikes do not matter."""
     if not isinstance(text, str):
         return None
-    symbols = "".join(ch for ch in text.upper() if ch.isalnum())
+    symbols = "".join(ch for ch in text.upper().translate(CYRILLIC_LOOKALIKES) if ch.isalnum())
     if len(symbols) != RECEIPT_LENGTH or any(ch not in RECEIPT_ALPHABET for ch in symbols):
         return None
     return "-".join(symbols[i:i + RECEIPT_GROUP_LENGTH] for i in range(0, RECEIPT_LENGTH, RECEIPT_GROUP_LENGTH))
