@@ -62,6 +62,9 @@ class Config:
     LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "300 per 15 minutes")
     BALLOTS_PER_ACCOUNT = os.environ.get("BALLOTS_PER_ACCOUNT", "30 per minute")
     REGISTRATIONS_PER_ADDRESS = os.environ.get("REGISTRATIONS_PER_ADDRESS", "100 per hour")
+    # Receipt checks (page and API) per client address: plenty for a service centre, too few to
+    # trawl for codes (80 random bits each).
+    RECEIPT_CHECKS_PER_ADDRESS = os.environ.get("RECEIPT_CHECKS_PER_ADDRESS", "60 per 10 minutes")
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
     # argon2id costs; unset means argon2-cffi's recommended profile (RFC 9106 low-memory).
     ARGON2_TIME_COST = None

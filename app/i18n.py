@@ -1,6 +1,8 @@
 """Languages: URL prefix first (/kk/, /ru/, /en/), then the cookie, then Accept-Language."""
+from datetime import datetime
+
 from flask import g, request
-from flask_babel import gettext, ngettext
+from flask_babel import format_date, format_time, gettext, ngettext
 
 from app.languages import DEFAULT_LANGUAGE, LANG_PREFIX, LANGUAGE_NAMES, LANGUAGES  # noqa: F401 (re-exported)
 
@@ -49,9 +51,25 @@ def add_lang_code(endpoint, values):
 
 
 
+def format_moment(value):
+    """A date and time for people: «2 марта 2026 г., 18:00», four-digit year, no seconds."""
+    return f"{format_date(value, 'long')}, {format_time(value, 'short')}"
+
+
+def _localise(value):
+    """A domain message's parameter as the page shows it: a moment formatted for the locale,
+    a {kk, ru, en} text (a unit's names) in the page's language."""
+    if isinstance(value, datetime):
+        return format_moment(value)
+    if isinstance(value, dict) and set(value) <= set(LANGUAGES):
+        lang = g.get("lang_code") or select_locale()
+        return value.get(lang) or next((text for text in value.values() if text), "")
+    return value
+
+
 def translate(message, params=None):
     """Translate a message the domain marked with N_() or Np_() (counted, needs params["n"])."""
-    params = params or {}
+    params = {name: _localise(value) for name, value in (params or {}).items()}
     if isinstance(message, tuple):
         singular, plural = message
         return ngettext(singular, plural, params["n"], **params)

@@ -1,5 +1,5 @@
-"""Security headers, login sessions, NUL refusal, and the throttles for logins, registrations
-and ballots (with what each does when Redis is down)."""
+"""Security headers, login sessions, NUL refusal, and the throttles for logins, registrations,
+ballots and receipt checks (with what each does when Redis is down)."""
 import logging
 import time
 
@@ -169,6 +169,18 @@ login_failures_by_iin = Throttle("LOGIN_FAILURES_PER_IIN", "login-iin")
 login_failures_under_attack = Throttle("LOGIN_FAILURES_PER_ADDRESS_UNDER_ATTACK", "login-iin-slow")
 registrations_by_address = Throttle("REGISTRATIONS_PER_ADDRESS", "register-addr")
 ballots_by_account = Throttle("BALLOTS_PER_ACCOUNT", "ballot", fail_open=True)
+receipt_checks_by_address = Throttle("RECEIPT_CHECKS_PER_ADDRESS", "receipt-addr")
+
+
+def throttled_receipt_check(code):
+    """app.domain.voting.check_receipt under the per-address limit (raises Throttled): one
+    sequence for the receipt page and the API, sharing one count per client address."""
+    from app.domain import voting
+
+    address = request.remote_addr or "-"
+    receipt_checks_by_address.check(address)
+    receipt_checks_by_address.hit(address)
+    return voting.check_receipt(code)
 
 
 def throttled_login(iin, password):

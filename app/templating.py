@@ -2,6 +2,7 @@
 from flask import request, url_for
 from flask_babel import format_datetime, format_decimal
 
+from app.i18n import format_moment
 from app.labels import label_context
 from app.web import explain, public_url
 
@@ -23,7 +24,8 @@ def tenge(amount):
 
 def init_app(app):
     app.jinja_env.globals.update(switch_language_url=switch_language_url, public_url=public_url)
-    app.jinja_env.filters.update(tenge=tenge, datetime=format_datetime, explain=explain)
+    app.jinja_env.filters.update(tenge=tenge, datetime=format_datetime, explain=explain,
+                                 moment=format_moment)
     app.context_processor(label_context)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -9,7 +9,7 @@ from app.domain import voting
 from app.domain.errors import Conflict, DomainError, NotAllowed
 from app.extensions import db
 from app.models import Ballot, BallotItem, Cycle, User
-from tests.helpers import csrf_token, residents
+from tests.helpers import catalogue_translation, csrf_token, residents
 
 
 def cast(app, voter_id, cycle_id, ids):
@@ -260,11 +260,14 @@ def test_single_choice_page_confirms_before_the_final_cast(app, client, auth, ma
         "csrf_token": csrf_token(confirm), "proposals": str(p2), "action": "confirm"})
     assert done.status_code == 302
     assert stored(app, cycle_id)[0][2] == [p2]
-    again = client.get(f"/kk/cycles/{cycle_id}/ballot")  # final: the ballot page leads to the receipt
-    assert again.status_code == 302 and again.headers["Location"].endswith("/ballot/receipt")
+    again = client.get(f"/kk/cycles/{cycle_id}/ballot")  # final: the receipt, saying why
+    final = catalogue_translation("Your ballot has been cast and is final: in this cycle it cannot be changed.", "kk")
+    assert again.status_code == 200 and final in again.get_data(as_text=True)
+    assert 'id="receipt"' in again.get_data(as_text=True) and b'value="confirm"' not in again.data
     late = client.post(f"/kk/cycles/{cycle_id}/ballot", data={
         "csrf_token": csrf_token(confirm), "proposals": str(p1), "action": "confirm"})
-    assert late.status_code == 302 and stored(app, cycle_id)[0][2] == [p2]
+    assert late.status_code == 409 and final in late.get_data(as_text=True)
+    assert stored(app, cycle_id)[0][2] == [p2]
 
 
 def test_knapsack_page_adds_up_without_javascript(app, client, auth, make_cycle, proposal, make_user):

@@ -1,4 +1,4 @@
-"""PUT/GET /api/v1/cycles/<id>/ballot: the caller's ballot."""
+"""PUT/GET /api/v1/cycles/<id>/ballot: the caller's ballot; GET /api/v1/receipts/<code>: anyone's check."""
 from flask import g
 from flask_babel import gettext as _
 
@@ -7,7 +7,7 @@ from app.api.common import ApiError, field, json_body, token_required
 from app.api.openapi import _error_responses, _json, register_paths
 from app.domain import voting
 from app.extensions import db
-from app.security import ballots_by_account
+from app.security import ballots_by_account, throttled_receipt_check
 
 
 def ballot_json(ballot):
@@ -40,11 +40,24 @@ def get_ballot(cycle_id):
     return ballot_json(voting.require_ballot(g.api_user, cycle))
 
 
+@bp.get("/receipts/<code>")
+def receipt(code):
+    """Public: is the ballot with this receipt code stored and, once published, counted?"""
+    return throttled_receipt_check(code).as_json()
+
+
 BALLOT = {"type": "object", "required": ["proposals", "receipt", "cast_at"], "properties": {
     "proposals": {"type": "array", "items": {"type": "integer"}},
     "receipt": {"type": "string", "description": "Random code identifying the ballot"},
     "cast_at": {"type": "string", "format": "date-time"},
     "updated_at": {"type": "string", "format": "date-time", "nullable": True}}}
+
+RECEIPT_CHECK = {"type": "object", "required": ["cycle", "stored", "counted", "channel"], "properties": {
+    "cycle": {"type": "integer"},
+    "stored": {"type": "boolean", "enum": [True]},
+    "counted": {"type": "boolean", "nullable": True,
+                "description": "null until the cycle's results are published"},
+    "channel": {"type": "string", "enum": ["online", "paper"]}}}
 
 CYCLE_ID = [{"name": "cycle_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
@@ -68,4 +81,17 @@ register_paths({"/cycles/{cycle_id}/ballot": {
         "security": [{"bearer": []}],
         "responses": {"200": {"description": "The ballot", **_json({"$ref": "#/components/schemas/Ballot"})},
                       **_error_responses(401, 404)}},
-}}, {"Ballot": BALLOT})
+},
+    "/receipts/{code}": {"get": {
+        "summary": "Check a receipt code",
+        "description": "Public, rate-limited per client address (429 with Retry-After). Tells whether "
+                       "the ballot with this receipt code is stored and, once the cycle's results are "
+                       "published, whether it was counted (`null` before). Never the choices, never "
+                       "the voter. Case, spaces and dashes in the code do not matter. 404 "
+                       "`receipt_unknown` for a code no ballot has.",
+        "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+                        "example": "K7QX-3M9P-WT2R-8HZA"}],
+        "responses": {"200": {"description": "The ballot is stored",
+                              **_json({"$ref": "#/components/schemas/ReceiptCheck"})},
+                      **_error_responses(404, 429)}}},
+}, {"Ballot": BALLOT, "ReceiptCheck": RECEIPT_CHECK})

@@ -82,10 +82,11 @@ def register():
             db.session.rollback()
             show_domain_error(form, error)
         else:
+            next_url = safe_next(request.args.get("next"))
             session.clear()
             login_user(user)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
-            return redirect(url_for("main.index"))
+            return redirect(next_url or url_for("main.index"))
     return render_template("auth/register.html", form=form, searchable=searchable, search=search), \
         422 if form.errors else 200
 
@@ -93,7 +94,7 @@ def register():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("main.index"))
+        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():

@@ -1,6 +1,7 @@
 """Public pages of cycles and proposals, and the resident's own proposals."""
 import math
 
+from babel import Locale
 from flask import abort, current_app, render_template, request, send_from_directory, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -9,12 +10,14 @@ from wtforms.fields.choices import SelectChoice
 
 from app.cycles import bp
 from app.cycles.forms import ProposalForm, WithdrawForm
-from app.domain import access
+from app.domain import access, open_data
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
+from app.domain import voting as voting_domain
 from app.domain.permissions import is_staff_of
 from app.form_values import parse_float, parse_int
 from app.labels import CATEGORY_LABELS, PHASE_LABELS, STATUS_LABELS
+from app.voting.summary import voting_box
 from app.web import post_action, submit
 
 PER_PAGE = 20
@@ -68,9 +71,14 @@ def cycle(cycle_id):
                                                     page=page, per_page=PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
     viewer = _viewer()
+    box = voting_box(viewer, cycle)
+    results_seen_as = access.results_access(viewer, cycle)
     return render_template("cycles/cycle.html", cycle=cycle, proposals=items, total=total, page=page,
                            pages=pages, category=category, status=status, q=q or "",
                            propose=access.ask(proposal_domain.require_can_submit, viewer, cycle),
+                           box=box, show_voting=box.ballot is not None or results_seen_as not in ("public", "staff"),
+                           receipts_checkable=voting_domain.ballots_possible(cycle),
+                           results_seen_as=results_seen_as,
                            protocol_visible=access.protocol_visible_to(viewer, cycle),
                            locale=str(get_locale()), is_staff=is_staff_of(viewer, cycle.territory))
 
@@ -100,7 +108,12 @@ def new_proposal(cycle_id):
 def proposal(proposal_id):
     viewer = _viewer()
     proposal = proposal_domain.get_proposal(proposal_id, viewer)
+    seen_as = access.results_access(viewer, proposal.cycle)
+    lang = str(get_locale())
+    outcome = open_data.proposal_outcome(proposal, lang) if seen_as in ("public", "staff") else None
     return render_template("cycles/proposal.html", proposal=proposal, cycle=proposal.cycle,
+                           outcome=outcome, results_published=seen_as == "public",
+                           language_name=lambda code: Locale.parse(code).get_display_name(lang),
                            is_author=viewer is not None and viewer.id == proposal.author_id,
                            withdraw_form=WithdrawForm(),
                            can_edit=access.allowed(proposal_domain.require_can_edit, viewer, proposal),

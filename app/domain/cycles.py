@@ -210,3 +210,9 @@ def current_cycles_by_phase():
                                 .order_by(Cycle.id.desc())).all()
     return [(p.value, [c for c in cycles if c.phase == p.value]) for p in shown
             if any(c.phase == p.value for c in cycles)]
+
+
+def recently_published(limit=3):
+    """The latest published cycles, newest publication first: the home page's results."""
+    return db.session.scalars(select(Cycle).where(Cycle.phase == Phase.PUBLISHED.value)
+                              .order_by(Cycle.published_at.desc(), Cycle.id.desc()).limit(limit)).all()

@@ -231,3 +231,15 @@ def ballots_pb(cycle, key):
                         vote_type="choose-1" if single else "approval", meta=meta)
     election.project_columns = ["project_id", "cost", "votes", "name", "category", "selected"]
     return write(election)
+
+
+def proposal_outcome(proposal, lang):
+    """A counted proposal's line of the results, for its own page: votes, the minimum and
+    whether it was reached, selection, and the akimat's conclusion in `lang` (with the language
+    actually used). None when the proposal was not counted. Callers check who may see counts."""
+    r = proposal.result
+    if r is None:
+        return None
+    return {"votes": r.votes, "voters_in_territory": r.voters_in_territory, "eligible": r.eligible,
+            "selected": r.selected, "min_voters": proposal.cycle.min_voters,
+            "conclusion": conclusion_dict(proposal.conclusion, lang)}

@@ -9,16 +9,17 @@ knapsack) or gets 409 `ballot_final` (single). Items are replaced with one bulk 
 that lock, so the stored set is always exactly one submission's set, never a union.
 """
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import phases, records
-from app.domain.errors import N_, Conflict, DomainError, NotFound, Np_
-from app.domain.permissions import require_resident_of
+from app.domain.errors import N_, Conflict, DomainError, NotAllowed, NotFound, Np_
+from app.domain.permissions import is_resident_of, require_resident_of
 from app.extensions import db
-from app.models import Ballot, BallotItem, BallotStyle, Cycle, Proposal, ProposalStatus
+from app.models import Ballot, BallotItem, BallotStyle, Cycle, Phase, Proposal, ProposalResult, ProposalStatus
 
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed back
 RECEIPT_GROUPS, RECEIPT_GROUP_LENGTH = 4, 4  # 16 symbols of 5 bits: 80 random bits
@@ -47,9 +48,26 @@ def ballot_proposals(cycle):
         .order_by(Proposal.id)).all()
 
 
+def require_can_change(cycle):
+    """A cast ballot may be replaced while voting is open, except a `single` one (final)."""
+    require_voting_open(cycle)
+    if cycle.ballot_style == BallotStyle.SINGLE.value:
+        raise Conflict("ballot_final",
+                       N_("Your ballot has been cast and is final: in this cycle it cannot be changed."))
+
+
+def ballots_possible(cycle):
+    """Voting has opened (it may be over): ballots, and so receipt codes, may exist."""
+    return phases.ORDER.index(phases.phase_of(cycle)) >= phases.ORDER.index(Phase.VOTING)
+
+
 def can_change(cycle):
     """Whether a cast ballot may still be replaced: never for `single`, else while voting."""
-    return cycle.ballot_style != BallotStyle.SINGLE.value and phases.allows(cycle, "vote")
+    try:
+        require_can_change(cycle)
+    except DomainError:
+        return False
+    return True
 
 
 def _normalise_ids(proposal_ids):
@@ -73,9 +91,35 @@ def _normalise_ids(proposal_ids):
     return ids
 
 
+def require_voting_open(cycle):
+    """Voting is open: the refusal says whether it has yet to open (and when) or has closed."""
+    if phases.allows(cycle, "vote"):
+        return
+    if phases.ORDER.index(phases.phase_of(cycle)) < phases.ORDER.index(Phase.VOTING):
+        if cycle.voting_open is not None:
+            raise Conflict("voting_not_open", N_("Voting has not opened yet: it opens on %(date)s."),
+                           date=cycle.voting_open)
+        raise Conflict("voting_not_open", N_("Voting has not opened yet."))
+    raise Conflict("voting_not_open", N_("Voting in this cycle has closed."))
+
+
 def require_can_vote(voter, cycle):
-    """A resident of the cycle's territory (or of a unit inside it), while voting is open."""
-    phases.require(cycle, "vote")
+    """A resident of the cycle's territory (or of a unit inside it), while voting is open.
+
+    Each refusal says why in words a voter can act on; a resident of another unit is told both
+    units (names as {lang: text}, put in the page's language where the message is shown)."""
+    require_voting_open(cycle)
+    if is_resident_of(voter, cycle.territory):
+        return
+    if voter is not None and getattr(voter, "is_authenticated", True):
+        if voter.is_staff:
+            raise NotAllowed("not_resident_of_territory",
+                             N_("Staff accounts do not vote. Sign in with your resident account to vote."))
+        if voter.territory is not None:
+            raise NotAllowed("not_resident_of_territory",
+                             N_("Only residents of %(cycle_unit)s can vote in this cycle. "
+                                "Your account is registered in %(your_unit)s."),
+                             cycle_unit=cycle.territory.names, your_unit=voter.territory.names)
     require_resident_of(voter, cycle.territory)
 
 
@@ -102,7 +146,8 @@ def check_choice(voter, cycle, proposal_ids):
     elif style == BallotStyle.APPROVAL.value:
         limit = max_choices(cycle)
         if len(chosen) > limit:
-            raise DomainError("too_many_choices", Np_("You can choose at most %(n)s project.", "You can choose at most %(n)s projects."),
+            raise DomainError("too_many_choices", Np_("You can choose at most %(n)s project.",
+                                                      "You can choose at most %(n)s projects."),
                               field="proposals", n=limit)
     elif style == BallotStyle.KNAPSACK.value:
         total = sum(p.cost for p in chosen)
@@ -197,3 +242,56 @@ def require_ballot(voter, cycle):
 
 def ballot_total(proposals):
     return sum(p.cost for p in proposals)
+
+
+# --- Receipt codes: anyone may check that a ballot is stored, and once published, counted ----
+
+RECEIPT_LENGTH = RECEIPT_GROUPS * RECEIPT_GROUP_LENGTH
+ONLINE = "online"  # the channel of ballots cast on the site or through the API
+
+
+# Cyrillic capitals that look like Latin ones: a code typed on a kk or ru keyboard still matches.
+CYRILLIC_LOOKALIKES = str.maketrans("АВЕКМНРСТУХ", "ABEKMHPCTYX")
+
+
+def normalise_receipt(text):
+    """The stored form of a typed code ('k7qx 3m9p-wt2r—8hza' → 'K7QX-3M9P-WT2R-8HZA'), or None
+    when it cannot be one: case, spaces, any kind of dash and Cyrillic look-alikes do not matter."""
+    if not isinstance(text, str):
+        return None
+    symbols = "".join(ch for ch in text.upper().translate(CYRILLIC_LOOKALIKES) if ch.isalnum())
+    if len(symbols) != RECEIPT_LENGTH or any(ch not in RECEIPT_ALPHABET for ch in symbols):
+        return None
+    return "-".join(symbols[i:i + RECEIPT_GROUP_LENGTH] for i in range(0, RECEIPT_LENGTH, RECEIPT_GROUP_LENGTH))
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    """What a receipt code may tell anyone: never the choices, never the voter."""
+
+    cycle: Cycle
+    stored: bool
+    counted: bool | None  # None until the results are published
+    channel: str
+
+    def as_json(self):
+        return {"cycle": self.cycle.id, "stored": self.stored, "counted": self.counted,
+                "channel": self.channel}
+
+
+def check_receipt(code):
+    """Whether the ballot with this receipt code is stored and, once the cycle's results are
+    published, whether it went into the count (it did when the count holds a figure for at
+    least one of its choices). Raises NotFound `receipt_unknown` for any other code."""
+    receipt = normalise_receipt(code)
+    ballot = db.session.scalar(select(Ballot).where(Ballot.receipt == receipt)) if receipt else None
+    if ballot is None:
+        raise NotFound("receipt_unknown", N_("No ballot has this receipt code. Check the code and try again."))
+    cycle = ballot.cycle
+    counted = None
+    if phases.allows(cycle, "see_counts_public"):
+        counted = db.session.scalar(
+            select(func.count(ProposalResult.proposal_id))
+            .join(BallotItem, BallotItem.proposal_id == ProposalResult.proposal_id)
+            .where(BallotItem.ballot_id == ballot.id, ProposalResult.cycle_id == cycle.id)) > 0
+    return ReceiptCheck(cycle=cycle, stored=True, counted=counted, channel=ONLINE)

@@ -1,4 +1,5 @@
 from flask import redirect, render_template, url_for
+from flask_login import current_user
 
 from app.i18n import preferred_language
 from app.languages import LANG_PREFIX
@@ -13,9 +14,13 @@ def root():
 
 @bp.route(LANG_PREFIX + "/")
 def index():
-    from app.domain.cycles import current_cycles_by_phase
+    from app.domain.cycles import current_cycles_by_phase, recently_published
+    from app.voting.summary import voting_box
 
-    return render_template("main/index.html", current_cycles=current_cycles_by_phase())
+    current = current_cycles_by_phase()
+    boxes = {c.id: voting_box(current_user, c) for _phase, group in current for c in group}
+    return render_template("main/index.html", current_cycles=current, boxes=boxes,
+                           published=recently_published())
 
 
 @bp.route(LANG_PREFIX + "/about")

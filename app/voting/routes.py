@@ -1,14 +1,14 @@
-"""The resident's ballot and its receipt."""
+"""The resident's ballot and its receipt; anyone's check of a receipt code."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.domain import voting
-from app.domain.errors import DomainError, NotAllowed
+from app.domain import access, voting
+from app.domain.errors import DomainError, NotAllowed, NotFound, Throttled
 from app.extensions import db
 from app.models import BallotStyle
-from app.security import ballots_by_account
+from app.security import ballots_by_account, throttled_receipt_check
 from app.voting import bp
 from app.voting.forms import BallotForm
 from app.web import explain
@@ -34,14 +34,26 @@ def render_ballot(cycle, form, selected, error=None, status=200, existing=None):
         locale=str(get_locale())), status
 
 
+def render_receipt(cycle, ballot, notice=None, status=200):
+    proposals = [item.proposal for item in ballot.items]
+    return render_template("voting/receipt.html", cycle=cycle, ballot=ballot, proposals=proposals,
+                           total=voting.ballot_total(proposals), can_change=voting.can_change(cycle),
+                           notice=notice, locale=str(get_locale())), status
+
+
 @bp.route("/cycles/<id:cycle_id>/ballot", methods=["GET", "POST"])
 @login_required
 def ballot(cycle_id):
     cycle = voting.get_cycle(cycle_id)
     existing = voting.get_ballot(current_user, cycle)
-    if existing is not None and not voting.can_change(cycle):
-        return redirect(url_for("voting.receipt", cycle_id=cycle.id))
-    voting.require_can_vote(current_user, cycle)  # refusals become an explained page
+    final = access.refusal(voting.require_can_change, cycle) if existing is not None else None
+    if final is not None:
+        # The receipt, saying why the ballot does not open again (final, or voting closed).
+        return render_receipt(cycle, existing, notice=explain(final),
+                              status=200 if request.method == "GET" else final.status)
+    refused = access.refusal(voting.require_can_vote, current_user, cycle)
+    if refused is not None:
+        return render_template("voting/refused.html", cycle=cycle, reason=refused), refused.status
     form = BallotForm()
     if request.method == "GET":
         selected = [item.proposal_id for item in existing.items] if existing else []
@@ -82,8 +94,19 @@ def ballot(cycle_id):
 @login_required
 def receipt(cycle_id):
     cycle = voting.get_cycle(cycle_id)
-    ballot = voting.require_ballot(current_user, cycle)
-    proposals = [item.proposal for item in ballot.items]
-    return render_template("voting/receipt.html", cycle=cycle, ballot=ballot, proposals=proposals,
-                           total=voting.ballot_total(proposals), can_change=voting.can_change(cycle),
-                           locale=str(get_locale()))
+    return render_receipt(cycle, voting.require_ballot(current_user, cycle))
+
+
+@bp.route("/receipts")
+def check_receipt():
+    """Anyone types a receipt code: is that ballot stored, and once published, counted?"""
+    code = " ".join((request.args.get("code") or "").split())[:64]
+    result, error, status, headers = None, None, 200, {}
+    if code:
+        try:
+            result = throttled_receipt_check(code)
+        except (NotFound, Throttled) as refusal:
+            error, status = refusal, refusal.status
+            if isinstance(refusal, Throttled):
+                headers["Retry-After"] = str(refusal.retry_after)
+    return render_template("voting/check.html", code=code, result=result, error=error), status, headers
