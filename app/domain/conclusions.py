@@ -64,7 +64,8 @@ def _clean_justification(errors, justification):
             continue
         text = text.strip()
         if len(text) > MAX_JUSTIFICATION:
-            errors.add(f"justification_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_JUSTIFICATION)
+            errors.add(f"justification_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."),
+                       n=MAX_JUSTIFICATION)
         cleaned[lang] = text
     return cleaned
 
@@ -103,6 +104,32 @@ def require_can_conclude(staff, proposal):
         raise Conflict("not_counted", N_("The votes for this proposal have not been counted."))
 
 
+def _check_document(document, document_number, document_date, upload_dir):
+    """The optional signed document and its number and date; returns (date, PDF bytes or None)."""
+    errors = FieldErrors()
+    if document_number is not None and not isinstance(document_number, str):
+        errors.add("document_number", N_("This field has the wrong type."))
+    elif document_number and len(document_number.strip()) > 60:
+        errors.add("document_number", Np_("At most %(n)s character.", "At most %(n)s characters."), n=60)
+    if document_date is not None and not isinstance(document_date, date):
+        errors.add("document_date", N_("Enter a date."))
+    elif isinstance(document_date, datetime):
+        document_date = document_date.date()
+    data = None
+    if document is not None:
+        data = _read_document(document)
+        if not data:
+            data = None
+        elif len(data) > MAX_DOCUMENT_BYTES:
+            errors.add("document", N_("The document must be at most 10 MB."))
+        elif not data.startswith(PDF_MAGIC):
+            errors.add("document", N_("The document must be a PDF file."))
+        elif upload_dir is None:
+            raise ValueError("upload_dir is required to store a document")
+    errors.raise_if_any()
+    return document_date, data
+
+
 def record_conclusion(staff, proposal, decision, justification, document=None, document_number=None,
                       document_date=None, upload_dir=None, now=None):
     """Record (or replace, until publication) the akimat's conclusion on an admitted proposal."""
@@ -135,27 +162,7 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
             message = N_("This proposal was not selected by the vote: approving it is the "
                          "akimat's discretion and needs a justification in at least one language.")
         raise DomainError("justification_required", message, field="justification")
-    errors = FieldErrors()
-    if document_number is not None and not isinstance(document_number, str):
-        errors.add("document_number", N_("This field has the wrong type."))
-    elif document_number and len(document_number.strip()) > 60:
-        errors.add("document_number", Np_("At most %(n)s character.", "At most %(n)s characters."), n=60)
-    if document_date is not None and not isinstance(document_date, date):
-        errors.add("document_date", N_("Enter a date."))
-    elif isinstance(document_date, datetime):
-        document_date = document_date.date()
-    data = None
-    if document is not None:
-        data = _read_document(document)
-        if not data:
-            data = None
-        elif len(data) > MAX_DOCUMENT_BYTES:
-            errors.add("document", N_("The document must be at most 10 MB."))
-        elif not data.startswith(PDF_MAGIC):
-            errors.add("document", N_("The document must be a PDF file."))
-        elif upload_dir is None:
-            raise ValueError("upload_dir is required to store a document")
-    errors.raise_if_any()
+    document_date, data = _check_document(document, document_number, document_date, upload_dir)
 
     conclusion = proposal.conclusion
     before = audit.snapshot(conclusion, AUDITED) if conclusion else None

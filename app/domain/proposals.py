@@ -115,7 +115,8 @@ def _check_photos(errors, uploads, existing_count):
     images = []
     uploads = [u for u in (uploads or []) if u is not None]
     if existing_count + len(uploads) > MAX_PHOTOS:
-        errors.add("photos", Np_("At most %(n)s photo per proposal.", "At most %(n)s photos per proposal."), n=MAX_PHOTOS)
+        errors.add("photos", Np_("At most %(n)s photo per proposal.", "At most %(n)s photos per proposal."),
+                   n=MAX_PHOTOS)
         return []
     for upload in uploads:
         result = _decode_photo(_read(upload))
@@ -153,9 +154,8 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _validate(errors, cycle, values):
-    """Check proposal fields against the cycle's rules; returns the cleaned values."""
-    clean = {}
+def _validate_text(errors, values, clean):
+    """The title (plain text) and the description (Markdown → safe HTML)."""
     title = clean_title(values.get("title"))
     if not title:
         errors.add("title", N_("Enter a title."))
@@ -171,6 +171,12 @@ def _validate(errors, cycle, values):
     elif len(description) > MAX_DESCRIPTION:
         errors.add("description", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_DESCRIPTION)
     clean["description"] = description
+
+
+def _validate(errors, cycle, values):
+    """Check proposal fields against the cycle's rules; returns the cleaned values."""
+    clean = {}
+    _validate_text(errors, values, clean)
     category = values.get("category")
     if category not in (cycle.categories or []):
         errors.add("category", N_("Choose one of the categories this cycle accepts."))

@@ -52,7 +52,8 @@ def managed_proposal(proposal_id):
 
 
 def _territory_choices(locale):
-    return [SelectChoice(u.code, "\u2003" * u.depth + u.name(locale)) for u in cycle_domain.manageable_territories(current_user)]
+    return [SelectChoice(u.code, "\u2003" * u.depth + u.name(locale))
+            for u in cycle_domain.manageable_territories(current_user)]
 
 
 def _cycle_values(form):
@@ -158,7 +159,8 @@ def review(proposal_id):
             form[f"reason_{lang}"].data = getattr(proposal, f"review_reason_{lang}")
         form.revision_deadline.data = local_input(proposal.revision_deadline)
     done, status = submit(
-        form, lambda: proposal_domain.review_proposal(current_user, proposal, form.decision.data, _texts(form, "reason"),
+        form, lambda: proposal_domain.review_proposal(current_user, proposal, form.decision.data,
+                                                      _texts(form, "reason"),
                                                       parse_local_datetime(form.revision_deadline.data)),
         _("The decision has been recorded."), lambda _p: url_for("staff.cycle", cycle_id=proposal.cycle_id))
     if done:
