@@ -26,6 +26,13 @@ IMPLEMENTATION_LABELS = {
 ACTION_LABELS = {"cycle.create": _l("Cycle created"), "cycle.update": _l("Cycle edited"),
                  "cycle.phase": _l("Phase moved"), "cycle.protocol": _l("Protocol published"),
                  "proposal.review": _l("Proposal reviewed")}
+# Shown above a staff text that has no version in the page's language: named in the page's
+# language, a whole sentence per language (no language name glued into a fragment).
+FALLBACK_NOTES = {
+    "kk": _l("There is no text in this language; it is shown in Kazakh."),
+    "ru": _l("There is no text in this language; it is shown in Russian."),
+    "en": _l("There is no text in this language; it is shown in English."),
+}
 
 
 def label_context():

@@ -6,6 +6,7 @@ Sending goes through app.mail.send_mail (console backend in development, memory 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from app.domain import texts
 from app.i18n import LANGUAGES
 from app.mail import send_mail
 from app.models import ProposalStatus
@@ -24,15 +25,16 @@ def notify_proposal_reviewed(proposal):
     """The Expert Council admitted, rejected or returned the author's proposal."""
     author = proposal.author
     lang = _locale(author)
+    reason = texts.localized(proposal.review_reason_i18n, lang)[0]
     with force_locale(lang):
         if proposal.status == ProposalStatus.ADMITTED.value:
             text = _("Your proposal \"%(title)s\" is admitted to voting.", title=proposal.title)
         elif proposal.status == ProposalStatus.REJECTED.value:
             text = _("Your proposal \"%(title)s\" is rejected. Reason: %(reason)s",
-                     title=proposal.title, reason=proposal.review_reason)
+                     title=proposal.title, reason=reason)
         else:
             text = _("The Expert Council asks you to revise your proposal \"%(title)s\": %(reason)s",
-                     title=proposal.title, reason=proposal.review_reason)
+                     title=proposal.title, reason=reason)
         subject = _("Your proposal has been reviewed")
         body = "\n\n".join([text, _link(f"/{lang}/proposals/{proposal.id}")])
     return send_mail(author.email, subject, body)
@@ -51,9 +53,7 @@ def notify_proposal_concluded(proposal):
         else:
             text = _("The akimat did not approve your proposal \"%(title)s\" for implementation.",
                      title=proposal.title)
-        justification = getattr(conclusion, f"justification_{lang}") or next(
-            (t for t in (conclusion.justification_ru, conclusion.justification_kk,
-                         conclusion.justification_en) if t), "")
+        justification = texts.localized(conclusion.justification_i18n, lang)[0]
         parts = [text]
         if justification:
             parts.append(_("Justification: %(text)s", text=justification))

@@ -1,9 +1,12 @@
 """Template helpers shared by every area."""
-from flask import request, url_for
-from flask_babel import format_datetime, format_decimal
+from types import SimpleNamespace
 
+from flask import request, url_for
+from flask_babel import format_datetime, format_decimal, get_locale
+
+from app.domain import texts
 from app.i18n import format_moment
-from app.labels import label_context
+from app.labels import FALLBACK_NOTES, label_context
 from app.web import explain, public_url
 
 
@@ -22,8 +25,18 @@ def tenge(amount):
     return f"{format_decimal(amount, format='#,##0')} ₸"
 
 
+def localized(texts_by_language):
+    """A staff text for this page: the text, its language, and the fallback note when it is not
+    the page's language (app.domain.texts.localized chooses)."""
+    lang = str(get_locale())
+    text, used = texts.localized(texts_by_language, lang)
+    fallback = bool(text) and used != lang
+    return SimpleNamespace(text=text, lang=used, fallback=fallback,
+                           note=FALLBACK_NOTES[used] if fallback else "")
+
+
 def init_app(app):
-    app.jinja_env.globals.update(switch_language_url=switch_language_url, public_url=public_url)
+    app.jinja_env.globals.update(switch_language_url=switch_language_url, public_url=public_url, localized=localized)
     app.jinja_env.filters.update(tenge=tenge, datetime=format_datetime, explain=explain,
                                  moment=format_moment)
     app.context_processor(label_context)

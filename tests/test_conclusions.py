@@ -268,7 +268,7 @@ def test_implementation_page(client, auth, app, counted_cycle, staff):
     url = f"/en/staff/proposals/{ids['proposals']['A']}/implementation"
     page = client.get(url)
     response = client.post(url, data={"status": "works", "on_date": "2027-04-01",
-                                      "note": "Works started", "csrf_token": csrf_token(page)})
+                                      "note_en": "Works started", "csrf_token": csrf_token(page)})
     assert response.status_code == 302
     results = client.get(f"/en/cycles/{ids['cycle']}/results").get_data(as_text=True)
     assert "Works under way" in results and "Works started" in results

@@ -176,10 +176,10 @@ def test_guard_leaves_unpublished_cycles_and_implementation_additions_alone(app,
         from datetime import date
 
         update_row = ImplementationUpdate(proposal_id=ids["proposals"]["A"], status="planned",
-                                          on_date=date(2026, 11, 1), note="")
+                                          on_date=date(2026, 11, 1), note_ru="")
         db.session.add(update_row)
         db.session.commit()
-        update_row.note = "edited"
+        update_row.note_ru = "edited"
         with pytest.raises(Conflict) as caught:
             db.session.flush()
         assert caught.value.code == "implementation_append_only"

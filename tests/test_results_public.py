@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Conclusion
+from tests.helpers import catalogue_translation
 
 
 def test_front_page_leads_to_the_published_cycle(client, published_cycle):
@@ -19,7 +20,7 @@ def test_front_page_leads_to_the_published_cycle(client, published_cycle):
 
 def test_index_groups_by_territory_and_year(client, published_cycle, counted_cycle):
     almaty = published_cycle()
-    district = published_cycle(territory="751410000", year=2025, title_en="Bostandyk PB 2025")
+    published_cycle(territory="751410000", year=2025, title_en="Bostandyk PB 2025")
     closed = counted_cycle()  # not published: not listed
     page = client.get("/en/results").get_data(as_text=True)
     assert page.index("Almaty") < page.index(f'/en/cycles/{almaty["cycle"]}/results')
@@ -50,21 +51,41 @@ def test_results_page_in_every_language(client, published_cycle, lang, heading):
     assert "<script" not in html
 
 
+def _card(html, proposal_id):
+    block = html[html.index(f'id="p-{proposal_id}"'):]
+    return block[:block.index("</li>")]
+
+
+IN_RUSSIAN = "There is no text in this language; it is shown in Russian."
+
+
 def test_fallback_language_is_announced(client, published_cycle):
     ids = published_cycle()
     html = client.get(f"/en/cycles/{ids['cycle']}/results").get_data(as_text=True)
-    # B's justification exists only in Russian: shown, with a note naming the language.
-    block = html[html.index(f'id="p-{ids["proposals"]["B"]}"'):]
-    block = block[:block.index("</li>")]
-    assert "No text in this language. Shown in: Русский" in block
+    # B's justification exists only in Russian: shown, with a note naming the language in English.
+    block = _card(html, ids["proposals"]["B"])
+    assert IN_RUSSIAN in block
     assert 'lang="ru"' in block and "Одобрено: средства предусмотрены в бюджете." in block
     # A has an English text: no note.
-    block_a = html[html.index(f'id="p-{ids["proposals"]["A"]}"'):]
-    block_a = block_a[:block_a.index("</li>")]
-    assert "Approved for implementation." in block_a and "Shown in:" not in block_a
+    block_a = _card(html, ids["proposals"]["A"])
+    assert "Approved for implementation." in block_a and "it is shown in" not in block_a
     # In Kazakh, D is shown in Kazakh; C (ru/en only) falls back to Russian.
     kk = client.get(f"/kk/cycles/{ids['cycle']}/results").get_data(as_text=True)
     assert "Оннан аз адам дауыс берді." in kk
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_fallback_note_names_the_language_in_the_page_language(client, published_cycle, lang):
+    ids = published_cycle()
+    html = client.get(f"/{lang}/cycles/{ids['cycle']}/results").get_data(as_text=True)
+    block = _card(html, ids["proposals"]["B"])  # Russian only
+    if lang == "kk":
+        note = catalogue_translation(IN_RUSSIAN, "kk")
+        assert note in block and "орыс тілінде" in note
+        assert "Русский" not in block and "Shown in" not in block
+    else:
+        # The reader's own language: no note at all.
+        assert catalogue_translation(IN_RUSSIAN, "ru") not in block and 'class="fallback-note"' not in block
 
 
 def test_every_conclusion_is_on_the_page(app, client, published_cycle):

@@ -43,7 +43,7 @@ def test_admit_and_reject_with_a_public_reason_and_an_audit_entry(app, client, s
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "proposal.review",
                                                            AuditEntry.object_id == second))
         assert entry.before["status"] == "submitted" and entry.after["status"] == "rejected"
-        assert entry.after["review_reason"].startswith("Объект не находится")
+        assert entry.after["review_reason_ru"].startswith("Объект не находится")
     page = client.get(f"/en/proposals/{second}").get_data(as_text=True)
     assert "Reason for rejection" in page and "Объект не находится в коммунальной собственности." in page
 
@@ -132,12 +132,12 @@ def test_staff_review_through_the_pages(app, client, setup):
     assert "Сквер на Тимирязева" in queue and f"/en/staff/proposals/{first}/review" in queue
     page = client.get(f"/en/staff/proposals/{first}/review")
     response = client.post(f"/en/staff/proposals/{first}/review",
-                           data={"csrf_token": csrf_token(page), "decision": "rejected", "reason": ""})
+                           data={"csrf_token": csrf_token(page), "decision": "rejected", "reason_ru": ""})
     assert response.status_code == 422
     assert "State the reason for the rejection: it is published." in response.get_data(as_text=True)
     response = client.post(f"/en/staff/proposals/{first}/review",
                            data={"csrf_token": csrf_token(page), "decision": "revision_requested",
-                                 "reason": "Приложите схему.", "revision_deadline": "2099-05-01T18:00"})
+                                 "reason_ru": "Приложите схему.", "revision_deadline": "2099-05-01T18:00"})
     assert response.status_code == 302
     with app.app_context():
         proposal = db.session.get(Proposal, first)
@@ -156,7 +156,7 @@ def test_review_errors_are_translated(app, tclient, setup, lang):
     login(tclient, setup["staff_iin"], lang=lang)
     page = tclient.get(f"/{lang}/staff/proposals/{first}/review")
     response = tclient.post(f"/{lang}/staff/proposals/{first}/review",
-                            data={"csrf_token": csrf_token(page), "decision": "rejected", "reason": " "})
+                            data={"csrf_token": csrf_token(page), "decision": "rejected", "reason_kk": " "})
     assert response.status_code == 422
     msgid = "State the reason for the rejection: it is published."
     assert catalogue_translation(msgid, lang) in response.get_data(as_text=True)

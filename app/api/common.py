@@ -2,6 +2,7 @@
 import functools
 
 from flask import g, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.api import bp
@@ -58,6 +59,17 @@ def field(body, name, kind, required=False):
         raise ApiError(422, "validation_failed", _("Please correct the highlighted fields."),
                        {name: [_("This field has the wrong type.")]})
     return value
+
+
+def i18n_field(body, name):
+    """Texts by language from `<name>_i18n` ({kk, ru, en}) and the older single string `<name>`,
+    which is the text in the request's language (Accept-Language) unless `<name>_i18n` has it."""
+    texts = dict(field(body, f"{name}_i18n", dict) or {})
+    single = field(body, name, str)
+    lang = str(get_locale())
+    if single and not texts.get(lang):
+        texts[lang] = single
+    return texts
 
 
 def bearer_user():

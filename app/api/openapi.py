@@ -20,6 +20,10 @@ def _json(schema):
 
 I18N = {"type": "object", "properties": {lang: {"type": "string", "nullable": True}
                                          for lang in LANGUAGES}}
+# How a request gives a staff text (review reason, implementation note) by language.
+I18N_FIELD_NOTE = ("older form: one text, taken as written in the request's language "
+                   "(Accept-Language); `%s_i18n` {kk, ru, en} gives each language and wins for a "
+                   "language it has")
 
 COMPONENTS = {
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 
 from app import notifications
 from app.api import bp
-from app.api.common import ApiError, field, json_body, optional_token, token_required
+from app.api.common import ApiError, field, i18n_field, json_body, optional_token, token_required
 from app.api.cycles import _moment
-from app.api.openapi import I18N, _error_responses, _json, register_paths
+from app.api.openapi import I18N, I18N_FIELD_NOTE, _error_responses, _json, register_paths
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
+from app.domain import texts
 from app.extensions import db
 from app.languages import LANGUAGES
 from app.models import ProposalStatus
@@ -31,11 +32,13 @@ def proposal_summary(proposal):
 
 def proposal_json(proposal):
     data = proposal_summary(proposal)
+    reason, reason_language = texts.localized(proposal.review_reason_i18n, str(get_locale()))
     data.update({
         "description": proposal.description, "language": proposal.language,
         "address": proposal.address, "latitude": proposal.latitude, "longitude": proposal.longitude,
         "territory": proposal.territory.code, "created_at": _iso(proposal.created_at),
-        "review": {"reason": proposal.review_reason or None, "reviewed_at": _iso(proposal.reviewed_at),
+        "review": {"reason": reason or None, "reason_language": reason_language if reason else None,
+                   "reason_i18n": proposal.review_reason_i18n, "reviewed_at": _iso(proposal.reviewed_at),
                    "revision_deadline": _iso(proposal.revision_deadline)},
         "photos": [url_for("cycles.photo", lang_code=str(get_locale()), proposal_id=proposal.id,
                            filename=photo.filename) for photo in proposal.photos],
@@ -97,7 +100,7 @@ def review_proposal(proposal_id):
     body = json_body(required=("decision",))
     proposal_domain.review_proposal(
         g.api_user, proposal, field(body, "decision", str, required=True),
-        reason=field(body, "reason", str) or "",
+        reason=i18n_field(body, "reason"),
         revision_deadline=_moment(body.get("revision_deadline"), "revision_deadline"))
     db.session.commit()
     notifications.notify_proposal_reviewed(proposal)
@@ -118,7 +121,11 @@ _PROPOSAL = {"type": "object", "properties": {
     "latitude": {"type": "number", "nullable": True}, "longitude": {"type": "number", "nullable": True},
     "territory": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
     "review": {"type": "object", "properties": {
-        "reason": {"type": "string", "nullable": True},
+        "reason": {"type": "string", "nullable": True,
+                   "description": "In the Accept-Language, else the first language with text (ru, kk, en)"},
+        "reason_language": {"type": "string", "nullable": True, "enum": list(LANGUAGES) + [None],
+                            "description": "the language `reason` is in"},
+        "reason_i18n": I18N,
         "reviewed_at": {"type": "string", "format": "date-time", "nullable": True},
         "revision_deadline": {"type": "string", "format": "date-time", "nullable": True}}},
     "photos": {"type": "array", "items": {"type": "string"}}}}
@@ -158,7 +165,8 @@ register_paths({
                                  "properties": {
                                      "decision": {"type": "string", "enum": [
                                          "admitted", "rejected", "revision_requested"]},
-                                     "reason": {"type": "string"},
+                                     "reason": {"type": "string", "description": I18N_FIELD_NOTE % "reason"},
+                                     "reason_i18n": I18N,
                                      "revision_deadline": {"type": "string", "format": "date-time",
                                                            "description": "for revision_requested"}}})},
                  "responses": {"200": {"description": "The proposal", **_json(

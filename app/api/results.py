@@ -128,7 +128,11 @@ RESULTS = {"type": "object", "description": DIGEST_RECIPE, "properties": {
         "implementation": {"type": "array", "items": {"type": "object", "properties": {
             "status": {"type": "string", "enum": ["planned", "procurement", "works", "completed",
                                                   "cancelled"]},
-            "date": {"type": "string", "format": "date"}, "note": {"type": "string"}}}}}}}}}
+            "date": {"type": "string", "format": "date"},
+            "note": {"type": "string", "description": "In the Accept-Language, else the first "
+                                                      "language with text (ru, kk, en); empty when none"},
+            "note_language": {"type": "string", "nullable": True},
+            "note_i18n": I18N_REF}}}}}}}}
 CYCLE_ID = {"name": "cycle_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 PUBLIC_FILE = {"description": "Once published (staff of the territory from closed)"}
 

@@ -9,7 +9,9 @@ class ProposalForm(FlaskForm):
     # Validation lives in app.domain.proposals: one set of rules and messages for pages and API.
     title = StringField(_l("Title"), render_kw={"maxlength": 200})
     description = TextAreaField(_l("Description"), description=_l(
-        "What should be done, where and for whom. Simple formatting is kept: paragraphs, lists, bold, italics, links."))
+        "What should be done, where and for whom. Formatting (Markdown): a blank line starts a new "
+        "paragraph; **bold**, *italics*; a line starting with \"- \" or \"1. \" makes a list; "
+        "[text](https://…) makes a link."))
     category = SelectField(_l("Category"), validate_choice=False)
     cost = StringField(_l("Estimated cost, tenge"), render_kw={"inputmode": "numeric"})
     address = StringField(_l("Address or place"), render_kw={"maxlength": 300})

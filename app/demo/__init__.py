@@ -10,7 +10,7 @@ from app.domain import accounts
 from app.domain.iin import make_iin
 from app.domain.territories import import_territories
 from app.extensions import db
-from app.models import Territory, User
+from app.models import Territory
 
 KATO_DEMO = Path(__file__).with_name("kato_demo.csv")
 DEMO_PASSWORD = "demo-password"

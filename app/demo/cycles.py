@@ -49,11 +49,15 @@ AYTEY_PROPOSALS = [
                       "address": "с. Сауыншы",
                       "description": "Прошу отремонтировать крышу моего дома."}),
 ]
-AYTEY_REJECTION = ("Объект находится в частной собственности: бюджет народного участия финансирует только "
-                   "благоустройство общественных территорий.")
+AYTEY_REJECTION = {
+    "kk": "Нысан жеке меншікте: халық қатысатын бюджет тек қоғамдық аумақтарды абаттандыруды қаржыландырады.",
+    "ru": "Объект находится в частной собственности: бюджет народного участия финансирует только "
+          "благоустройство общественных территорий.",
+    "en": "The property is privately owned: the participatory budget funds only improvements of public "
+          "spaces."}
 DEMO_RESIDENTS = {10: ("Дана Ахметова", "751410000"), 11: ("Иван Петров", "751710000"),
-                  12: ("Асель Нурланова", "195231100"), 20: ("Гүлнар Есенова", "195231300"), 21: ("Марат Құдайбергенов", "195231400"),
-                  22: ("Нұрлан Әбенов", "195231700")}
+                  12: ("Асель Нурланова", "195231100"), 20: ("Гүлнар Есенова", "195231300"),
+                  21: ("Марат Құдайбергенов", "195231400"), 22: ("Нұрлан Әбенов", "195231700")}
 
 
 def _unit(code):
@@ -91,11 +95,14 @@ def seed_cycles(upload_dir=None, now=None):
             "ballot_style": "approval", "max_choices": 3, "rule": "greedy", "min_voters": 50,
             "proposals_open": now - timedelta(days=10), "proposals_close": now + timedelta(days=32),
             "voting_open": now + timedelta(days=60), "voting_close": now + timedelta(days=80)})
-        cycle_domain.move_phase(almaty_staff, cycle, "proposals", now=now)
-        for n, values in ALMATY_PROPOSALS:
+        cycle.created_at = now - timedelta(days=14)
+        cycle_domain.move_phase(almaty_staff, cycle, "proposals", now=now - timedelta(days=10))
+        for number, (n, values) in enumerate(ALMATY_PROPOSALS):
             values = dict(values)
             language = values.pop("language", "ru")
-            proposal_domain.submit_proposal(_resident(n), cycle, values, upload_dir=upload_dir, language=language)
+            proposal = proposal_domain.submit_proposal(_resident(n), cycle, values, upload_dir=upload_dir,
+                                                       language=language)
+            proposal.created_at = proposal.updated_at = now - timedelta(days=8 - 3 * number)
         db.session.flush()
     ids.append(cycle.id)
 
@@ -104,18 +111,23 @@ def seed_cycles(upload_dir=None, now=None):
         cycle = cycle_domain.create_cycle(aytey_staff, aytey, {
             "year": now.year, "title_kk": "Әйтей ауылдық округінің ХҚБ",
             "title_ru": "БНУ Айтейского сельского округа", "title_en": "Aytey rural district participatory budget",
+            "description_kk": "Әйтей, Еңбекші, Құмарал, Сауыншы және Үштерек ауылдарына арналған жобалар.",
             "description_ru": "Проекты для сёл Айтей, Енбекши, Кумарал, Сауыншы и Уштерек.",
+            "description_en": "Projects for the villages of Aytey, Enbekshi, Kumaral, Sauynshy and Ushterek.",
             "budget": 60_000_000, "max_project_cost": 20_000_000,
             "ballot_style": "single", "max_choices": None, "rule": "greedy", "min_voters": 10,
             "proposals_open": now - timedelta(days=70), "proposals_close": now - timedelta(days=28),
             "voting_open": now - timedelta(days=3), "voting_close": now + timedelta(days=18)})
+        cycle.created_at = now - timedelta(days=80)
         cycle_domain.move_phase(aytey_staff, cycle, "proposals", now=now - timedelta(days=70))
         decided = []
-        for n, decision, values in AYTEY_PROPOSALS:
+        for number, (n, decision, values) in enumerate(AYTEY_PROPOSALS):
             values = dict(values)
             language = values.pop("language", "ru")
             proposal = proposal_domain.submit_proposal(_resident(n), cycle, values, upload_dir=upload_dir,
                                                        language=language)
+            # Submitted inside the proposal window (now-70 .. now-28 days), not today.
+            proposal.created_at = now - timedelta(days=66 - 5 * number)
             decided.append((proposal, decision))
         cycle_domain.move_phase(aytey_staff, cycle, "review", now=now - timedelta(days=28))
         for proposal, decision in decided:
@@ -125,6 +137,8 @@ def seed_cycles(upload_dir=None, now=None):
         proposal_domain.publish_protocol(aytey_staff, cycle, now=now - timedelta(days=7))
         cycle_domain.move_phase(aytey_staff, cycle, "voting", now=now - timedelta(days=3))
         db.session.flush()
+        for proposal, _decision in decided:
+            proposal.updated_at = proposal.reviewed_at
     ids.append(cycle.id)
     db.session.commit()
     return ids

@@ -1,7 +1,10 @@
 """Demo: the akimat's conclusions on a counted cycle, its publication, and implementation updates.
 
 `seed_conclusions(cycle_id)` expects a cycle in `closed` (counted by the voting area); it is
-idempotent: a cycle already published is left as it is.
+idempotent: a cycle already published is left as it is. Every text is in kk, ru and en, and
+every date follows from the cycle's own schedule: conclusions ten days after the vote closed,
+publication a week later, implementation updates after that (all in the past for last year's
+round).
 """
 from datetime import timedelta
 
@@ -29,12 +32,21 @@ TEXTS = {
         "en": "Fewer than ten residents voted for the project, so it may not be implemented.",
     },
     "no_budget": {
-        # The Kazakh text is left out on purpose: the page shows the fallback note.
-        "ru": "Проект набрал необходимое число голосов, но не вошёл в бюджет цикла: средств "
+        "kk": "Жоба қажетті дауыс санын жинады, бірақ ХҚБ конкурсының бюджетіне кірмеді: іріктелген "
+              "жобалардан кейін қаражат жеткіліксіз.",
+        "ru": "Проект набрал необходимое число голосов, но не вошёл в бюджет конкурса: средств "
               "недостаточно после отобранных проектов.",
         "en": "The project reached the minimum number of voters but did not fit the cycle's "
               "budget after the selected projects.",
     },
+}
+NOTES = {
+    "planned": {"kk": "Әкімдіктің жұмыс жоспарына енгізілді.",
+                "ru": "Включено в план работ акимата.",
+                "en": "Included in the akimat's work plan."},
+    "procurement": {"kk": "Мемлекеттік сатып алу жарияланды.",
+                    "ru": "Объявлены государственные закупки.",
+                    "en": "Public procurement has been announced."},
 }
 
 
@@ -47,6 +59,7 @@ def _staff_for(cycle):
 
 def seed_conclusions(cycle_id):
     cycle = db.session.get(Cycle, cycle_id)
+    close = cycle.voting_close or cycle.counted_at if cycle is not None else None
     if cycle is None or cycle.phase != Phase.CLOSED.value:
         return f"results: cycle {cycle_id} is not closed, nothing to conclude"
     staff = _staff_for(cycle)
@@ -61,17 +74,17 @@ def seed_conclusions(cycle_id):
             decision, texts = "approved", TEXTS["approved"]
         else:
             decision, texts = "not_approved", TEXTS["no_budget"]
-        close = cycle.voting_close or cycle.counted_at
         record_conclusion(staff, proposal, decision, texts, document_number=f"{cycle.year}-{number:03d}",
-                          document_date=close.date() + timedelta(days=10) if close else None)
+                          document_date=(close + timedelta(days=10)).date(), now=close + timedelta(days=10))
         if decision == "approved":
             approved.append(proposal)
-    publish(cycle, staff)
+    publish(cycle, staff, now=close + timedelta(days=17))
     for index, proposal in enumerate(approved[:2]):
-        start = cycle.published_at.date()
-        add_implementation_update(staff, proposal, "planned", start, "Включено в план работ акимата.")
+        start = cycle.published_at + timedelta(days=3)
+        add_implementation_update(staff, proposal, "planned", start.date(), NOTES["planned"], now=start)
         if index == 0:
-            add_implementation_update(staff, proposal, "procurement", start + timedelta(days=20),
-                                      "Объявлены государственные закупки.")
+            later = start + timedelta(days=20)
+            add_implementation_update(staff, proposal, "procurement", later.date(), NOTES["procurement"],
+                                      now=later)
     db.session.flush()
     return f"results: {cycle.title_en or cycle.id} published with {len(approved)} approved"

@@ -1,5 +1,6 @@
 """The demo's published cycle: last year's round in Bostandyk district of Almaty, run from
-announcement to publication through the same domain functions staff and residents use."""
+announcement to publication through the same domain functions staff and residents use.
+Every step is dated inside last year's schedule (March to June), so nothing in it happened today."""
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -37,8 +38,13 @@ PROPOSALS = [
                       "cost": 12_000_000, "address": "ул. Сатпаева, 30",
                       "description": "Протекает крыша подъезда."}),
 ]
-REJECTION = ("Ремонт общего имущества многоквартирного дома финансируется его собственниками "
-             "(ОСИ), а не бюджетом народного участия.")
+REJECTION = {
+    "kk": "Көппәтерлі үйдің ортақ мүлкін жөндеу халық қатысатын бюджеттен емес, үй иелерінің "
+          "(пәтер иелері бірлестігінің) қаражатынан қаржыландырылады.",
+    "ru": "Ремонт общего имущества многоквартирного дома финансируется его собственниками "
+          "(ОСИ), а не бюджетом народного участия.",
+    "en": "Repairs to the common property of an apartment building are paid for by its owners "
+          "(the owners' association), not by the participatory budget."}
 
 
 def seed_published_cycle(n_voters=70, now=None):
@@ -62,14 +68,16 @@ def seed_published_cycle(n_voters=70, now=None):
         "max_choices": 3, "rule": "greedy", "min_voters": 10,
         "proposals_open": start, "proposals_close": start + timedelta(days=42),
         "voting_open": start + timedelta(days=70), "voting_close": start + timedelta(days=90)})
+    cycle.created_at = start - timedelta(days=14)
     cycle_domain.move_phase(staff, cycle, "proposals", now=start)
     submitted = []
-    for n, decision, values in PROPOSALS:
+    for number, (n, decision, values) in enumerate(PROPOSALS):
         values = dict(values)
         language = values.pop("language", "ru")
         author = _account(n, AUTHORS[n], "751410000")[0]
-        submitted.append((proposal_domain.submit_proposal(author, cycle, values, language=language),
-                          decision))
+        proposal = proposal_domain.submit_proposal(author, cycle, values, language=language)
+        proposal.created_at = start + timedelta(days=3 + 5 * number, hours=number)
+        submitted.append((proposal, decision))
     cycle_domain.move_phase(staff, cycle, "review", now=start + timedelta(days=42))
     for proposal, decision in submitted:
         proposal_domain.review_proposal(staff, proposal, decision,
@@ -78,9 +86,11 @@ def seed_published_cycle(n_voters=70, now=None):
     proposal_domain.publish_protocol(staff, cycle, now=start + timedelta(days=60))
     cycle_domain.move_phase(staff, cycle, "voting", now=start + timedelta(days=70))
     db.session.commit()
-    seed_ballots(cycle.id, n_voters)
+    seed_ballots(cycle.id, n_voters, now=now)
     cycle_domain.move_phase(staff, cycle, "closed", now=start + timedelta(days=90))
     db.session.commit()
     seed_conclusions(cycle.id)
+    for proposal, _decision in submitted:
+        proposal.updated_at = proposal.reviewed_at or proposal.created_at  # not "today"
     db.session.commit()
     return cycle.id

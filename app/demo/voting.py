@@ -4,7 +4,7 @@ Popularity is skewed (a few favourites, a long tail) so that some proposals stay
 ten-voter minimum. Deterministic and idempotent: the same cycle gets the same residents and
 ballots, and running it again adds nothing."""
 import random
-from datetime import date
+from datetime import date, datetime, timezone
 
 from flask import current_app
 from sqlalchemy import select
@@ -53,10 +53,21 @@ def _choice(cycle, proposals, weights, rng):
     return picked or [min(proposals, key=lambda p: p.cost).id]
 
 
-def seed_ballots(cycle_id, n_voters):
+def _moment(cycle, n, n_voters, now):
+    """When the n-th demo voter voted: spread evenly from the opening of the vote until now
+    (or its close, for a round that has ended)."""
+    start = cycle.voting_open or now
+    end = min(cycle.voting_close or now, now)
+    if end <= start:
+        return now
+    return start + (end - start) * (n + 1) / (n_voters + 1)
+
+
+def seed_ballots(cycle_id, n_voters, now=None):
     """Create up to n_voters demo residents inside the cycle's territory and cast their ballots
-    through cast_ballot. The cycle must be in `voting` with admitted proposals. Returns the
-    number of ballots cast by this call."""
+    through cast_ballot, dated inside the voting window. The cycle must be in `voting` with
+    admitted proposals. Returns the number of ballots cast by this call."""
+    now = now or datetime.now(timezone.utc)
     cycle = db.session.get(Cycle, cycle_id)
     proposals = voting.ballot_proposals(cycle)
     if cycle is None or not proposals:
@@ -70,7 +81,8 @@ def seed_ballots(cycle_id, n_voters):
     for n in range(n_voters):
         voter = _resident(cycle_id * 1000 + n, cycle, units, rng)
         if voting.get_ballot(voter, cycle) is None:
-            voting.cast_ballot(voter, cycle, _choice(cycle, proposals, weights, rng))
+            voting.cast_ballot(voter, cycle, _choice(cycle, proposals, weights, rng),
+                               now=_moment(cycle, n, n_voters, now))
             cast += 1
     db.session.commit()
     return cast

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from app.domain import audit, phases
+from app.domain import audit, phases, texts
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotFound, Np_
 from app.domain.permissions import require_staff_of
 from app.extensions import db
@@ -39,7 +39,7 @@ def missing_languages(conclusion):
     """The languages a conclusion's justification has no text in (kk, ru, en order)."""
     if conclusion is None:
         return list(LANGUAGES)
-    return [lang for lang in LANGUAGES if not (getattr(conclusion, f"justification_{lang}") or "").strip()]
+    return texts.missing_languages(texts.texts_of(conclusion, "justification"))
 
 
 def needs_justification(decision, result):
@@ -67,7 +67,8 @@ def _clean_justification(errors, justification):
             continue
         text = text.strip()
         if len(text) > MAX_JUSTIFICATION:
-            errors.add(f"justification_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_JUSTIFICATION)
+            errors.add(f"justification_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."),
+                       n=MAX_JUSTIFICATION)
         cleaned[lang] = text
     return cleaned
 
@@ -132,38 +133,8 @@ def require_can_conclude(staff, proposal):
         raise Conflict("not_counted", N_("The votes for this proposal have not been counted."))
 
 
-def record_conclusion(staff, proposal, decision, justification, document=None, document_number=None,
-                      document_date=None, upload_dir=None, now=None):
-    """Record (or replace, until publication) the akimat's conclusion on an admitted proposal."""
-    if proposal is None:
-        raise NotFound("not_found", N_("This proposal does not exist."))
-    cycle = proposal.cycle
-    require_can_conclude(staff, proposal)
-    result = proposal.result
-
-    errors = FieldErrors()
-    if decision not in (Decision.APPROVED.value, Decision.NOT_APPROVED.value):
-        errors.add("decision", N_("Choose approved or not approved."))
-    texts = _clean_justification(errors, justification)
-    errors.raise_if_any()
-
-    # The ten-voter minimum: the eligibility stored at the count is the only source of truth.
-    if decision == Decision.APPROVED.value and not result.eligible:
-        raise DomainError(
-            "below_min_voters",
-            N_("This proposal cannot be approved for implementation: fewer residents voted for it "
-               "than the minimum of %(min)s (voters from the territory: %(voters)s)."),
-            field="decision", min=cycle.min_voters, voters=result.voters_in_territory)
-
-    reason = needs_justification(decision, result)
-    if reason and not any(texts.values()):
-        if reason == "not_approved":
-            message = N_("Give a justification in at least one language for a proposal that is "
-                         "not approved.")
-        else:
-            message = N_("This proposal was not selected by the vote: approving it is the "
-                         "akimat's discretion and needs a justification in at least one language.")
-        raise DomainError("justification_required", message, field="justification")
+def _check_document(document, document_number, document_date, upload_dir):
+    """The optional signed document and its number and date; returns (date, PDF bytes or None)."""
     errors = FieldErrors()
     if document_number is not None and not isinstance(document_number, str):
         errors.add("document_number", N_("This field has the wrong type."))
@@ -187,6 +158,42 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
         elif upload_dir is None:
             raise ValueError("upload_dir is required to store a document")
     errors.raise_if_any()
+    return document_date, data
+
+
+def record_conclusion(staff, proposal, decision, justification, document=None, document_number=None,
+                      document_date=None, upload_dir=None, now=None):
+    """Record (or replace, until publication) the akimat's conclusion on an admitted proposal."""
+    if proposal is None:
+        raise NotFound("not_found", N_("This proposal does not exist."))
+    cycle = proposal.cycle
+    require_can_conclude(staff, proposal)
+    result = proposal.result
+
+    errors = FieldErrors()
+    if decision not in (Decision.APPROVED.value, Decision.NOT_APPROVED.value):
+        errors.add("decision", N_("Choose approved or not approved."))
+    justifications = _clean_justification(errors, justification)
+    errors.raise_if_any()
+
+    # The ten-voter minimum: the eligibility stored at the count is the only source of truth.
+    if decision == Decision.APPROVED.value and not result.eligible:
+        raise DomainError(
+            "below_min_voters",
+            N_("This proposal cannot be approved for implementation: fewer residents voted for it "
+               "than the minimum of %(min)s (voters from the territory: %(voters)s)."),
+            field="decision", min=cycle.min_voters, voters=result.voters_in_territory)
+
+    reason = needs_justification(decision, result)
+    if reason and not any(justifications.values()):
+        if reason == "not_approved":
+            message = N_("Give a justification in at least one language for a proposal that is "
+                         "not approved.")
+        else:
+            message = N_("This proposal was not selected by the vote: approving it is the "
+                         "akimat's discretion and needs a justification in at least one language.")
+        raise DomainError("justification_required", message, field="justification")
+    document_date, data = _check_document(document, document_number, document_date, upload_dir)
 
     conclusion = proposal.conclusion
     before = audit.snapshot(conclusion, AUDITED) if conclusion else None
@@ -195,7 +202,7 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
         db.session.add(conclusion)
     conclusion.decision = decision
     for lang in LANGUAGES:
-        setattr(conclusion, f"justification_{lang}", texts.get(lang, ""))
+        setattr(conclusion, f"justification_{lang}", justifications.get(lang, ""))
     replaced = None
     if data is not None:
         replaced = conclusion.document_filename
@@ -223,8 +230,11 @@ def require_can_track(staff, proposal):
     require_staff_of(staff, proposal.cycle.territory)
 
 
-def add_implementation_update(staff, proposal, status, on_date=None, note="", now=None):
-    """A step in carrying out an approved proposal of a published cycle (append-only)."""
+def add_implementation_update(staff, proposal, status, on_date=None, note=None, now=None, language=None):
+    """A step in carrying out an approved proposal of a published cycle (append-only).
+
+    note: {kk, ru, en} texts, or one string (see app.domain.texts); a cancellation needs a
+    reason in at least one language."""
     if proposal is None:
         raise NotFound("not_found", N_("This proposal does not exist."))
     cycle = proposal.cycle
@@ -233,26 +243,21 @@ def add_implementation_update(staff, proposal, status, on_date=None, note="", no
     statuses = [s.value for s in ImplementationStatus]
     if status not in statuses:
         errors.add("status", N_("Choose a status."))
-    if note is None:
-        note = ""
-    if not isinstance(note, str):
-        errors.add("note", N_("This field has the wrong type."))
-        note = ""
-    note = note.strip()
-    if len(note) > MAX_NOTE:
-        errors.add("note", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_NOTE)
-    if status == ImplementationStatus.CANCELLED.value and not note:
+    notes = texts.clean_texts(errors, "note", note, MAX_NOTE, language)
+    if status == ImplementationStatus.CANCELLED.value and not texts.has_text(notes):
         errors.add("note", N_("Give the reason for cancelling."))
     if on_date is not None and not isinstance(on_date, date):
         errors.add("on_date", N_("Enter a date."))
     errors.raise_if_any()
     now = now or datetime.now(timezone.utc)
     update = ImplementationUpdate(proposal=proposal, status=status, on_date=on_date or now.date(),
-                                  note=note, created_by=staff, created_at=now)
+                                  created_by=staff, created_at=now)
+    texts.set_texts(update, "note", notes)
     db.session.add(update)
     db.session.flush()
     audit.record(staff, "implementation.update", update, cycle.territory, None,
-                 {"proposal": proposal.id, "status": status, "on_date": update.on_date, "note": note})
+                 {"proposal": proposal.id, "status": status, "on_date": update.on_date,
+                  **{f"note_{lang}": notes[lang] for lang in LANGUAGES}})
     return update
 
 

@@ -25,6 +25,7 @@ import hmac
 import io
 import json
 
+from app.domain import texts
 from app.extensions import db
 from app.languages import LANGUAGES
 from app.models import Ballot, BallotStyle, CountingRule, ImplementationUpdate, Proposal, ProposalStatus
@@ -50,11 +51,7 @@ def justification_i18n(conclusion):
 
 def localized_justification(conclusion, lang):
     """(text, language used): the reader's language, else the first other language with text."""
-    texts = justification_i18n(conclusion)
-    for candidate in (lang,) + tuple(code for code in ("ru", "kk", "en") if code != lang):
-        if texts.get(candidate):
-            return texts[candidate], candidate
-    return "", lang
+    return texts.localized(justification_i18n(conclusion), lang)
 
 
 def conclusion_dict(conclusion, lang):
@@ -76,6 +73,12 @@ def implementation_list(proposal):
     return updates
 
 
+def implementation_dict(update, lang):
+    note, used = texts.localized(update.note_i18n, lang)
+    return {"status": update.status, "date": update.on_date.isoformat() if update.on_date else None,
+            "note": note, "note_language": used if note else None, "note_i18n": update.note_i18n}
+
+
 def results_document(cycle, lang):
     """The JSON results of a cycle (GET /api/v1/cycles/<id>/results)."""
     proposals = []
@@ -87,8 +90,7 @@ def results_document(cycle, lang):
             "eligible": r.eligible, "selected": r.selected, "rank": r.rank,
             "price_per_voter": r.price_per_voter,
             "conclusion": conclusion_dict(p.conclusion, lang),
-            "implementation": [{"status": u.status, "date": u.on_date.isoformat() if u.on_date else None,
-                                "note": u.note} for u in implementation_list(p)],
+            "implementation": [implementation_dict(u, lang) for u in implementation_list(p)],
         })
     territory = cycle.territory
     return {

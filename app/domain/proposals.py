@@ -1,21 +1,24 @@
 """Project proposals: residents submit and revise them; the Expert Council reviews them.
 
-Descriptions are sanitised with nh3 (a short allow-list of tags); photos are decoded with
-Pillow, re-encoded as JPEG (which drops EXIF, GPS and anything hidden in the file) and stored
-under random names in an upload directory the caller passes in, so this module stays Flask-free.
+Descriptions are Markdown (CommonMark, rendered by markdown-it-py: paragraphs, lists, **bold**,
+*italics*, links; HTML such as the descriptions stored before Markdown passes through) and then
+sanitised with nh3 (a short allow-list of tags). Titles are plain text: tags are removed.
+Photos are decoded with Pillow, re-encoded as JPEG (which drops EXIF, GPS and anything hidden in
+the file) and stored under random names in an upload directory the caller passes in, so this module stays Flask-free.
 """
+import html
 import io
 import os
-import re
 import secrets
 import warnings
 from datetime import datetime, timezone
 
 import nh3
+from markdown_it import MarkdownIt
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 
-from app.domain import audit, phases, records
+from app.domain import audit, phases, records, texts
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_resident_of, require_staff_of
 from app.extensions import db
@@ -26,6 +29,7 @@ MAX_TITLE = 200
 MIN_TITLE = 5
 MAX_DESCRIPTION = 10_000
 MAX_ADDRESS = 300
+MAX_REASON = 5000
 MAX_PHOTOS = 5
 MAX_PAGE = 100_000
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -43,23 +47,35 @@ ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}}
 DECISIONS = (ProposalStatus.ADMITTED.value, ProposalStatus.REJECTED.value,
              ProposalStatus.REVISION_REQUESTED.value)
-REVIEW_FIELDS = ("status", "review_reason", "revision_deadline")
+REVIEW_FIELDS = ("status", "review_reason_kk", "review_reason_ru", "review_reason_en", "revision_deadline")
 EDITABLE_FIELDS = ("title", "description", "category", "cost", "address", "latitude", "longitude")
 
 
 # --- text ------------------------------------------------------------------------------------
 
-def sanitise_description(raw):
-    """Safe HTML from what a resident typed: limited tags, links rel=nofollow, no scripts.
+# CommonMark with raw HTML allowed (nh3 decides what survives) and a line break kept as typed.
+_MARKDOWN = MarkdownIt("commonmark", {"html": True, "breaks": True})
 
-    Plain text (no tags) keeps its paragraphs and line breaks."""
-    cleaned = nh3.clean(raw or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                        link_rel="nofollow noopener", url_schemes={"http", "https", "mailto"},
-                        strip_comments=True).strip()
-    if not re.search(r"<(p|ul|ol)\b", cleaned):
-        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", cleaned) if p.strip()]
-        cleaned = "".join("<p>" + p.replace("\r", "").replace("\n", "<br>") + "</p>" for p in paragraphs)
-    return cleaned
+
+def sanitise_description(raw):
+    """Safe HTML from what a resident typed (Markdown or HTML): limited tags, links
+    rel=nofollow, no scripts. Plain text keeps its paragraphs and line breaks."""
+    rendered = _MARKDOWN.render((raw or "").replace("\r\n", "\n").replace("\r", "\n"))
+    return nh3.clean(rendered, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     link_rel="nofollow noopener", url_schemes={"http", "https", "mailto"},
+                     strip_comments=True).strip()
+
+
+def clean_title(raw):
+    """A title as plain text: tags (and a script's or style's content) removed, entities decoded,
+    spaces collapsed. Repeated so that escaped tags (`&lt;b&gt;`) do not come back as tags."""
+    title = raw if isinstance(raw, str) else ""
+    for _round in range(3):
+        cleaned = html.unescape(nh3.clean(title, tags=set()))
+        if cleaned == title:
+            break
+        title = cleaned
+    return " ".join(title.split())
 
 
 def plain_text(html):
@@ -125,7 +141,8 @@ def _check_photos(errors, uploads, existing_count):
     images = []
     uploads = [u for u in (uploads or []) if u is not None]
     if existing_count + len(uploads) > MAX_PHOTOS:
-        errors.add("photos", Np_("At most %(n)s photo per proposal.", "At most %(n)s photos per proposal."), n=MAX_PHOTOS)
+        errors.add("photos", Np_("At most %(n)s photo per proposal.", "At most %(n)s photos per proposal."),
+                   n=MAX_PHOTOS)
         return []
     for upload in uploads:
         result = _decode_photo(_read(upload))
@@ -163,11 +180,9 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _validate(errors, cycle, values):
-    """Check proposal fields against the cycle's rules; returns the cleaned values."""
-    clean = {}
-    title = values.get("title")
-    title = title.strip() if isinstance(title, str) else ""
+def _validate_text(errors, values, clean):
+    """The title (plain text) and the description (Markdown → safe HTML)."""
+    title = clean_title(values.get("title"))
     if not title:
         errors.add("title", N_("Enter a title."))
     elif len(title) < MIN_TITLE or len(title) > MAX_TITLE:
@@ -182,6 +197,12 @@ def _validate(errors, cycle, values):
     elif len(description) > MAX_DESCRIPTION:
         errors.add("description", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_DESCRIPTION)
     clean["description"] = description
+
+
+def _validate(errors, cycle, values):
+    """Check proposal fields against the cycle's rules; returns the cleaned values."""
+    clean = {}
+    _validate_text(errors, values, clean)
     category = values.get("category")
     if category not in (cycle.categories or []):
         errors.add("category", N_("Choose one of the categories this cycle accepts."))
@@ -316,21 +337,23 @@ def require_can_review(staff, proposal):
     require_staff_of(staff, proposal.cycle.territory)
 
 
-def review_proposal(staff, proposal, decision, reason="", revision_deadline=None, now=None):
-    """Admit, reject (a reason is required) or ask for a revision (a reason and a future deadline)."""
+def review_proposal(staff, proposal, decision, reason=None, revision_deadline=None, now=None, language=None):
+    """Admit, reject (a reason is required) or ask for a revision (a reason and a future deadline).
+
+    reason: {kk, ru, en} texts, or one string (the text in `language`, else in the language its
+    letters show: app.domain.texts). A rejection or a revision needs it in at least one language."""
     now = now or datetime.now(timezone.utc)
     cycle = proposal.cycle
     require_can_review(staff, proposal)
     errors = FieldErrors()
     if decision not in DECISIONS:
         errors.add("decision", N_("Choose a decision."))
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if len(reason) > 5000:
-        errors.add("reason", Np_("At most %(n)s character.", "At most %(n)s characters."), n=5000)
-    if decision == ProposalStatus.REJECTED.value and not reason:
+    reasons = texts.clean_texts(errors, "reason", reason, MAX_REASON, language)
+    given = texts.has_text(reasons)
+    if decision == ProposalStatus.REJECTED.value and not given:
         errors.add("reason", N_("State the reason for the rejection: it is published."))
     if decision == ProposalStatus.REVISION_REQUESTED.value:
-        if not reason:
+        if not given:
             errors.add("reason", N_("Say what the author should revise."))
         if not isinstance(revision_deadline, datetime) or revision_deadline.tzinfo is None:
             errors.add("revision_deadline", N_("Enter a deadline for the revision."))
@@ -339,7 +362,7 @@ def review_proposal(staff, proposal, decision, reason="", revision_deadline=None
     errors.raise_if_any()
     before = audit.snapshot(proposal, REVIEW_FIELDS)
     proposal.status = decision
-    proposal.review_reason = reason
+    texts.set_texts(proposal, "review_reason", reasons)
     proposal.revision_deadline = revision_deadline if decision == ProposalStatus.REVISION_REQUESTED.value else None
     proposal.reviewed_by = staff
     proposal.reviewed_at = now

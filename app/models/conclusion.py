@@ -5,6 +5,7 @@ from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.languages import LANGUAGES
 from app.models.base import UTCDateTime, utcnow
 
 
@@ -51,9 +52,15 @@ class ImplementationUpdate(db.Model):
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
     status: Mapped[str] = mapped_column(String(20))
     on_date = mapped_column(Date)
-    note: Mapped[str] = mapped_column(Text, default="")
+    note_kk: Mapped[str] = mapped_column(Text, default="")
+    note_ru: Mapped[str] = mapped_column(Text, default="")
+    note_en: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
     proposal = relationship("Proposal")
     created_by = relationship("User")
+
+    @property
+    def note_i18n(self):
+        return {lang: (getattr(self, f"note_{lang}") or None) for lang in LANGUAGES}

@@ -34,7 +34,10 @@ class Proposal(db.Model):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(20), default=ProposalStatus.SUBMITTED.value, index=True)
-    review_reason: Mapped[str] = mapped_column(Text, default="")
+    # The Expert Council's reason, published with the decision, one column per language.
+    review_reason_kk: Mapped[str] = mapped_column(Text, default="")
+    review_reason_ru: Mapped[str] = mapped_column(Text, default="")
+    review_reason_en: Mapped[str] = mapped_column(Text, default="")
     revision_deadline = mapped_column(UTCDateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     reviewed_at = mapped_column(UTCDateTime)
@@ -54,6 +57,10 @@ class Proposal(db.Model):
     def title_i18n(self):
         # A resident writes in one language; the other languages are absent, not guessed.
         return {lang: (self.title if lang == self.language else None) for lang in LANGUAGES}
+
+    @property
+    def review_reason_i18n(self):
+        return {lang: (getattr(self, f"review_reason_{lang}") or None) for lang in LANGUAGES}
 
     def __repr__(self):
         return f"<Proposal {self.id} {self.status}>"

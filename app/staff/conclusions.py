@@ -1,11 +1,11 @@
 """After the vote: turnout, the akimat's conclusions, publication and implementation updates."""
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app import notifications
-from app.domain import access, counting, lifecycle, open_data, publication
+from app.domain import access, counting, lifecycle, open_data, publication, texts
 from app.domain import conclusions as conclusions_domain
 from app.domain.errors import N_, Conflict
 from app.labels import IMPLEMENTATION_LABELS
@@ -86,11 +86,14 @@ def implementation_form(proposal_id):
     form = ImplementationForm()
     form.status.choices = [SelectChoice(s.value, IMPLEMENTATION_LABELS[s.value]) for s in ImplementationStatus]
     done, status = submit(
-        form, lambda: conclusions_domain.add_implementation_update(current_user, proposal, form.status.data,
-                                                                   form.on_date.data, form.note.data),
+        form, lambda: conclusions_domain.add_implementation_update(
+            current_user, proposal, form.status.data, form.on_date.data,
+            {lang: form[f"note_{lang}"].data or "" for lang in LANGUAGES}),
         _("The update is added."), lambda _update: url_for("results.cycle_results", cycle_id=proposal.cycle_id))
     if done:
         return done
     proposal = managed_proposal(proposal_id)
     return render_template("staff/implementation_form.html", form=form, proposal=proposal,
+                           missing=texts.missing_languages({lang: form[f"note_{lang}"].data for lang in LANGUAGES})
+                           if request.method == "POST" else [], language_name=LANGUAGE_NAMES.get,
                            updates=open_data.implementation_list(proposal)), 422 if status == 400 else status

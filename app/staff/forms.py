@@ -47,7 +47,8 @@ class CycleForm(FlaskForm):
     ballot_style = SelectField(_l("Ballot style"), validate_choice=False,
                                choices=[SelectChoice(k, v) for k, v in STYLE_LABELS.items()])
     max_choices = StringField(_l("Projects a voter may choose (approval ballot)"), render_kw={"inputmode": "numeric"})
-    rule = SelectField(_l("Counting rule"), validate_choice=False, choices=[SelectChoice(k, v) for k, v in RULE_LABELS.items()])
+    rule = SelectField(_l("Counting rule"), validate_choice=False,
+                       choices=[SelectChoice(k, v) for k, v in RULE_LABELS.items()])
     min_voters = StringField(_l("Minimum number of voters per project"), render_kw={"inputmode": "numeric"},
                              description=_l("At least 10 by national rules; some cities use 50."))
     proposals_open = LocalDateTimeField(_l("Proposals open"))
@@ -67,7 +68,11 @@ class ReviewForm(FlaskForm):
     decision = RadioField(_l("Decision"), validate_choice=False, choices=[
         SelectChoice("admitted", _l("Admit to voting")), SelectChoice("rejected", _l("Reject")),
         SelectChoice("revision_requested", _l("Ask the author for a revision"))])
-    reason = TextAreaField(_l("Reason"), description=_l("Published with the decision. Required for a rejection or a revision request."))
+    # The reason is published with the decision: required (in at least one language) for a
+    # rejection or a revision request; staff are asked for both state languages.
+    reason_kk = TextAreaField(_l("Reason in Kazakh"), render_kw={"lang": "kk"})
+    reason_ru = TextAreaField(_l("Reason in Russian"), render_kw={"lang": "ru"})
+    reason_en = TextAreaField(_l("Reason in English"), render_kw={"lang": "en"})
     revision_deadline = LocalDateTimeField(_l("Deadline for the revision"))
     submit = SubmitField(_l("Record the decision"))
 
@@ -102,6 +107,10 @@ class PublishForm(FlaskForm):
 class ImplementationForm(FlaskForm):
     status = SelectField(_l("Status"), choices=[], validators=[DataRequired()])
     on_date = DateField(_l("Date"), validators=[DataRequired(message=_l("Enter a date."))])
-    note = TextAreaField(_l("Note"), description=_l("Required for a cancellation: give the reason."),
-                         validators=[Optional(), Length(max=MAX_NOTE)])
+    note_kk = TextAreaField(_l("Note in Kazakh"), render_kw={"lang": "kk"},
+                            validators=[Optional(), Length(max=MAX_NOTE)])
+    note_ru = TextAreaField(_l("Note in Russian"), render_kw={"lang": "ru"},
+                            validators=[Optional(), Length(max=MAX_NOTE)])
+    note_en = TextAreaField(_l("Note in English"), render_kw={"lang": "en"},
+                            validators=[Optional(), Length(max=MAX_NOTE)])
     submit = SubmitField(_l("Add the update"))

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app import notifications
-from app.domain import access, phases
+from app.domain import access, phases, texts
 from app.domain import audit as audit_domain
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
@@ -16,6 +16,7 @@ from app.domain.errors import DomainError
 from app.domain.permissions import is_staff_of
 from app.form_values import local_input, parse_int, parse_local_datetime
 from app.labels import ACTION_LABELS, CATEGORY_LABELS
+from app.languages import LANGUAGE_NAMES, LANGUAGES
 from app.staff import bp
 from app.staff.forms import CycleForm, PhaseForm, ProtocolForm, ReviewForm
 from app.web import domain_action, submit
@@ -28,6 +29,11 @@ AUDIT_PER_PAGE = 50
 def staff_only():
     if not current_user.is_staff:
         abort(403)
+
+
+def _texts(form, name):
+    """{kk, ru, en} from a form's `<name>_<lang>` fields."""
+    return {lang: form[f"{name}_{lang}"].data or "" for lang in LANGUAGES}
 
 
 def managed_cycle(cycle_id):
@@ -46,7 +52,8 @@ def managed_proposal(proposal_id):
 
 
 def _territory_choices(locale):
-    return [SelectChoice(u.code, "\u2003" * u.depth + u.name(locale)) for u in cycle_domain.manageable_territories(current_user)]
+    return [SelectChoice(u.code, "\u2003" * u.depth + u.name(locale))
+            for u in cycle_domain.manageable_territories(current_user)]
 
 
 def _cycle_values(form):
@@ -148,16 +155,19 @@ def review(proposal_id):
     if request.method == "GET":
         if proposal.status in ("admitted", "rejected", "revision_requested"):
             form.decision.data = proposal.status
-        form.reason.data = proposal.review_reason
+        for lang in LANGUAGES:
+            form[f"reason_{lang}"].data = getattr(proposal, f"review_reason_{lang}")
         form.revision_deadline.data = local_input(proposal.revision_deadline)
     done, status = submit(
-        form, lambda: proposal_domain.review_proposal(current_user, proposal, form.decision.data, form.reason.data or "",
+        form, lambda: proposal_domain.review_proposal(current_user, proposal, form.decision.data,
+                                                      _texts(form, "reason"),
                                                       parse_local_datetime(form.revision_deadline.data)),
         _("The decision has been recorded."), lambda _p: url_for("staff.cycle", cycle_id=proposal.cycle_id))
     if done:
         notifications.notify_proposal_reviewed(proposal)
         return done
     return render_template("staff/review.html", form=form, proposal=proposal, cycle=proposal.cycle,
+                           missing=texts.missing_languages(_texts(form, "reason")), language_name=LANGUAGE_NAMES.get,
                            refused=access.refusal(proposal_domain.require_can_review, current_user, proposal)), status
 
 
