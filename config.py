@@ -34,6 +34,8 @@ class Config:
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PREFERRED_URL_SCHEME = "https"
+    # The site's address for links in emails sent outside a request (cron: flask cycles notify-due).
+    SITE_URL = os.environ.get("SITE_URL", "")
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
 

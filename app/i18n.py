@@ -1,6 +1,8 @@
 """Languages: URL prefix first (/kk/, /ru/, /en/), then the cookie, then Accept-Language."""
+from datetime import datetime
+
 from flask import g, request
-from flask_babel import gettext, ngettext
+from flask_babel import format_date, gettext, ngettext
 
 from app.languages import DEFAULT_LANGUAGE, LANG_PREFIX, LANGUAGE_NAMES, LANGUAGES  # noqa: F401 (re-exported)
 
@@ -51,7 +53,8 @@ def add_lang_code(endpoint, values):
 
 def translate(message, params=None):
     """Translate a message the domain marked with N_() or Np_() (counted, needs params["n"])."""
-    params = params or {}
+    # Moments in domain messages (deadlines, schedule dates) read as dates of the page's locale.
+    params = {k: format_date(v, "long") if isinstance(v, datetime) else v for k, v in (params or {}).items()}
     if isinstance(message, tuple):
         singular, plural = message
         return ngettext(singular, plural, params["n"], **params)
