@@ -243,6 +243,9 @@ def test_titles_are_required_in_kk_and_ru_and_english_is_optional(client, staff,
     login(client, staff[1], lang="en")
     page = client.get(f"/en/staff/cycles/{cycle_id}").get_data(as_text=True)
     assert '<span lang="ru">БНУ 2027</span>' in page and "no title in English; shown in Russian" in page
+    public = client.get(f"/en/cycles/{cycle_id}").get_data(as_text=True)  # a draft: its staff see it
+    assert '<h1><span lang="ru">БНУ 2027</span> <small class="muted">(no title in English' in public
+    assert "no title in English" not in client.get(f"/ru/cycles/{cycle_id}").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("lang", ["ru", "kk"])
