@@ -97,13 +97,19 @@ def territories(app):
 
 
 _iin_serial = iter(range(1, 10**6))  # one counter for the whole session: every test IIN differs
+_iins_given = set()
 
 
 @pytest.fixture
 def new_iin():
     """new_iin(born=…) -> a valid adult IIN no other test has used."""
     def factory(born=date(1990, 5, 17)):
-        return make_iin(born, serial=f"{next(_iin_serial) % 10000:04d}")
+        # make_iin moves on to the next serial when one has no check digit: skip IINs already given.
+        while True:
+            iin = make_iin(born, serial=f"{next(_iin_serial) % 10000:04d}")
+            if iin not in _iins_given:
+                _iins_given.add(iin)
+                return iin
 
     return factory
 
