@@ -1,6 +1,8 @@
 """Translated names of categories, phases, statuses, ballot styles and counting rules."""
 from flask_babel import lazy_gettext as _l
 
+from app.languages import LANGUAGE_NAMES
+
 CATEGORY_LABELS = {
     "greening": _l("Greening"), "parks": _l("Parks and squares"), "sports": _l("Sports grounds"),
     "playgrounds": _l("Playgrounds"), "lighting": _l("Lighting"), "sidewalks": _l("Sidewalks and paths"),
@@ -15,17 +17,32 @@ STATUS_LABELS = {
     "admitted": _l("Admitted to voting"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn"),
 }
 STATUS_BADGES = {"admitted": "ok", "rejected": "bad", "revision_requested": "info", "submitted": "", "withdrawn": ""}
-STYLE_LABELS = {"single": _l("One project per voter"), "approval": _l("Approval: up to a set number of projects"),
-                "knapsack": _l("Knapsack: projects within the budget")}
-RULE_LABELS = {"greedy": _l("Greedy: most votes first, while the budget lasts"),
-               "mes": _l("Method of Equal Shares")}
+# Plain words (glossary "Counting rules and ballot styles"): never greedy, knapsack, MES on a page.
+STYLE_LABELS = {"single": _l("One project, final once cast"), "approval": _l("Several projects (up to a set number)"),
+                "knapsack": _l("A set of projects within the budget")}
+RULE_LABELS = {"greedy": _l("By number of votes, while the budget lasts"),
+               "mes": _l("Method of equal shares: each voter gets an equal share of the budget")}
+# One plain sentence each, shown on the cycle form beside the choice.
+STYLE_EXPLANATIONS = {
+    "single": _l("Each resident chooses one project, and the vote cannot be changed once cast."),
+    "approval": _l("Each resident chooses up to the set number of projects and may change the choice "
+                   "until voting closes."),
+    "knapsack": _l("Each resident chooses projects whose total cost fits within the budget."),
+}
+RULE_EXPLANATIONS = {
+    "greedy": _l("Projects are funded from the most votes down, as long as the money lasts; "
+                 "a project that no longer fits is skipped."),
+    "mes": _l("The budget is shared equally among the voters, and a project is funded when its supporters' "
+              "shares can pay for it, so each group of residents gets projects in proportion to its size."),
+}
 IMPLEMENTATION_LABELS = {
     "planned": _l("Planned"), "procurement": _l("In procurement"), "works": _l("Works under way"),
     "completed": _l("Completed"), "cancelled": _l("Cancelled"),
 }
 ACTION_LABELS = {"cycle.create": _l("Cycle created"), "cycle.update": _l("Cycle edited"),
                  "cycle.phase": _l("Phase moved"), "cycle.protocol": _l("Protocol published"),
-                 "proposal.review": _l("Proposal reviewed")}
+                 "proposal.review": _l("Proposal reviewed"),
+                 "proposal.deadline_reported": _l("Staff told a revision deadline passed")}
 # Shown above a staff text that has no version in the page's language: named in the page's
 # language, a whole sentence per language (no language name glued into a fragment).
 FALLBACK_NOTES = {
@@ -38,4 +55,6 @@ FALLBACK_NOTES = {
 def label_context():
     return {"CATEGORY_LABELS": CATEGORY_LABELS, "PHASE_LABELS": PHASE_LABELS, "STATUS_LABELS": STATUS_LABELS,
             "STATUS_BADGES": STATUS_BADGES, "STYLE_LABELS": STYLE_LABELS, "RULE_LABELS": RULE_LABELS,
-            "ACTION_LABELS": ACTION_LABELS, "IMPLEMENTATION_LABELS": IMPLEMENTATION_LABELS}
+            "ACTION_LABELS": ACTION_LABELS, "IMPLEMENTATION_LABELS": IMPLEMENTATION_LABELS,
+            "LANGUAGE_NAMES": LANGUAGE_NAMES, "STYLE_EXPLANATIONS": STYLE_EXPLANATIONS,
+            "RULE_EXPLANATIONS": RULE_EXPLANATIONS}

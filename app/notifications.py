@@ -1,11 +1,13 @@
-"""Emails to proposal authors, in each author's own language (User.locale).
+"""Emails to proposal authors and to the staff a cycle needs, each in their own language
+(User.locale).
 
 Called by views and the API after their commit, so a failed transaction never sends mail.
 Sending goes through app.mail.send_mail (console backend in development, memory in tests).
 """
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
+from app.domain import cycles as cycle_domain
 from app.domain import texts
 from app.i18n import LANGUAGES
 from app.mail import send_mail
@@ -79,3 +81,62 @@ def notify_cycle_published(cycle):
                 _link(f"/{lang}/cycles/{cycle.id}/results")])
         sent += bool(send_mail(author.email, subject, body))
     return sent
+
+
+# --- Staff: when a cycle needs them ----------------------------------------------------------
+
+def _tell_staff(cycle, write):
+    """Send write(lang) -> (subject, body) to each staff member the cycle needs, in their language."""
+    sent = 0
+    for member in cycle_domain.staff_to_notify(cycle):
+        lang = _locale(member)
+        with force_locale(lang):
+            subject, body = write(lang)
+        sent += bool(send_mail(member.email, subject, body))
+    return sent
+
+
+def notify_proposal_submitted(proposal):
+    """A resident submitted a proposal: the staff have one more to review."""
+    cycle = proposal.cycle
+
+    def write(lang):
+        return (_("New proposal in \"%(cycle)s\"", cycle=cycle.title(lang)),
+                "\n\n".join([_("A resident submitted the proposal \"%(title)s\" (№%(id)s). The Expert Council "
+                                 "reviews it in the review phase.", title=proposal.title, id=proposal.id),
+                             _link(f"/{lang}/staff/cycles/{cycle.id}#proposals")]))
+    return _tell_staff(cycle, write)
+
+
+def notify_revision_overdue(proposal):
+    """A revision deadline passed: the council decides on the proposal as it stands."""
+    cycle = proposal.cycle
+
+    def write(lang):
+        return (_("A revision deadline has passed"),
+                "\n\n".join([_("The deadline for revising the proposal \"%(title)s\" (№%(id)s) has passed. "
+                                 "Decide on the proposal: voting cannot open before every proposal is decided.",
+                                 title=proposal.title, id=proposal.id),
+                             _link(f"/{lang}/staff/proposals/{proposal.id}/review")]))
+    return _tell_staff(cycle, write)
+
+
+def notify_voting_counted(cycle):
+    """Voting closed and the ballots are counted: the akimat writes its conclusions."""
+    def write(lang):
+        body = [ngettext("Voting in \"%(cycle)s\" is closed and counted: %(num)s resident voted.",
+                         "Voting in \"%(cycle)s\" is closed and counted: %(num)s residents voted.",
+                         cycle.voters_count or 0, cycle=cycle.title(lang)),
+                _("Write the akimat's conclusion on every admitted proposal, then publish the results."),
+                _link(f"/{lang}/staff/cycles/{cycle.id}/conclusions")]
+        return _("Voting is closed and counted"), "\n\n".join(body)
+    return _tell_staff(cycle, write)
+
+
+def notify_phase_moved(cycle):
+    """After a committed phase move (page or API): tell whoever the new phase concerns."""
+    if cycle.phase == "closed":
+        return notify_voting_counted(cycle)
+    if cycle.phase == "published":
+        return notify_cycle_published(cycle)
+    return 0

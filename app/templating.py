@@ -2,7 +2,9 @@
 from types import SimpleNamespace
 
 from flask import request, url_for
-from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 from app.domain import texts
 from app.i18n import format_moment
@@ -35,10 +37,31 @@ def localized(texts_by_language):
                            note=FALLBACK_NOTES[used] if fallback else "")
 
 
+def long_date(moment):
+    """A date as the glossary writes it: «2 марта 2025 г.», no time, no seconds."""
+    return format_date(moment, "long") if moment is not None else ""
+
+
+def cycle_title(cycle):
+    """The cycle's title in the page's language; English is optional, so an English page shows
+    the Russian (or Kazakh) title, marked with its language and a note saying so."""
+    lang = str(get_locale())
+    own = getattr(cycle, f"title_{lang}", "")
+    if own or lang != "en":
+        return escape(own or cycle.title(lang))
+    for other, note in (("ru", _("no title in English; shown in Russian")),
+                        ("kk", _("no title in English; shown in Kazakh"))):
+        text = getattr(cycle, f"title_{other}", "")
+        if text:
+            return Markup('<span lang="{}">{}</span> <small class="muted">({})</small>').format(other, text, note)
+    return escape(cycle.title(lang))
+
+
 def init_app(app):
-    app.jinja_env.globals.update(switch_language_url=switch_language_url, public_url=public_url, localized=localized)
+    app.jinja_env.globals.update(switch_language_url=switch_language_url, public_url=public_url, localized=localized,
+                                 cycle_title=cycle_title)
     app.jinja_env.filters.update(tenge=tenge, datetime=format_datetime, explain=explain,
-                                 moment=format_moment)
+                                 moment=format_moment, long_date=long_date)
     app.context_processor(label_context)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

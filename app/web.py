@@ -53,6 +53,8 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 def show_domain_error(form, error):
     """Attach a DomainError's messages to the form's fields (or flash what has no field)."""
     placed = False
+    if error.fields and not any(getattr(form, name, None) is not None for name in error.fields):
+        flash(explain(error), "error")  # the fields name records (e.g. proposals): say why first
     for name, messages in (error.fields or {}).items():
         field = getattr(form, name, None) if form is not None else None
         for message, params in messages:

@@ -1,4 +1,6 @@
 """The API of cycles, phases, proposals and review (../shared/api.md)."""
+from datetime import datetime, timezone
+
 import pytest
 from sqlalchemy import func, select
 
@@ -44,7 +46,11 @@ def test_staff_create_and_read_a_cycle(app, client, make_user, api_token):
     assert data["categories"] == ["parks", "lighting", "sidewalks"]
     assert data["schedule"]["proposals_open"].startswith("2026-03-01T04:00:00")
     assert "+00:00" in data["schedule"]["voting_close"]
+    # The schedule closed proposals in April: opening them now is late and needs a confirmation.
     moved = client.post(f"/api/v1/cycles/{cycle_id}/phase", json={"phase": "proposals"}, headers=headers)
+    assert moved.status_code == 409 and moved.get_json()["error"]["code"] == "off_schedule"
+    moved = client.post(f"/api/v1/cycles/{cycle_id}/phase", json={"phase": "proposals", "confirm_off_schedule": True},
+                        headers=headers)
     assert moved.status_code == 200 and moved.get_json()["phase"] == "proposals"
     listed = client.get("/api/v1/cycles?territory=750000000").get_json()
     assert [c["id"] for c in listed] == [cycle_id]
@@ -77,7 +83,8 @@ BAD_CYCLES = [
     ({"categories": ["parks", "casino"]}, "categories"),
     ({"categories": "parks"}, "categories"),
     ({"title": "Almaty"}, "title"),
-    ({"title": {"kk": "Алматы", "ru": "Алматы"}}, "title_en"),
+    ({"title": {"ru": "Алматы", "en": "Almaty"}}, "title_kk"),  # the state languages are required
+    ({"title": {"kk": "Алматы", "en": "Almaty"}}, "title_ru"),
     ({"schedule": {"proposals_open": "2026-03-01T09:00"}}, "proposals_open"),
     ({"schedule": {"proposals_open": "2026-05-01T09:00:00+05:00", "proposals_close": "2026-04-01T09:00:00+05:00"}},
      "proposals_close"),
@@ -133,7 +140,7 @@ def test_settings_change_before_voting(client, make_cycle, make_user, api_token)
 
 
 def test_phase_moves(client, make_cycle, make_user, api_token):
-    cycle_id = make_cycle(phase="review")
+    cycle_id = make_cycle(phase="review", protocol_published_at=datetime(2026, 4, 1, tzinfo=timezone.utc))
     _, iin = make_user(role="staff", territory="750000000")
     _, other = make_user(role="staff", territory="710000000")
     headers = api_token(iin)

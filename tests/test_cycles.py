@@ -69,7 +69,7 @@ BAD_CYCLES = [
     ({"max_project_cost": 600_000_000}, "max_project_cost"),
     ({"budget": 0}, "budget"),
     ({"budget": True}, "budget"),
-    ({"title_en": "  "}, "title_en"),
+    ({"title_ru": "  "}, "title_ru"),  # kk and ru are required; en is optional
     ({"voting_open": NOW + timedelta(days=10)}, "voting_open"),
     ({"proposals_close": datetime(2026, 4, 1)}, "proposals_close"),  # naive
 ]

@@ -140,10 +140,10 @@ def update_cycle(cycle_id):
 def move_phase(cycle_id):
     cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
     body = json_body(required=("phase",))
-    cycle_domain.move_phase(g.api_user, cycle, field(body, "phase", str, required=True))
+    cycle_domain.move_phase(g.api_user, cycle, field(body, "phase", str, required=True),
+                            confirm_off_schedule=field(body, "confirm_off_schedule", bool) is True)
     db.session.commit()
-    if cycle.phase == "published":
-        notifications.notify_cycle_published(cycle)
+    notifications.notify_phase_moved(cycle)
     return cycle_json(cycle, str(get_locale()))
 
 
@@ -195,7 +195,8 @@ register_paths({
                  "parameters": _PATH_ID,
                  "requestBody": {"required": True, **_json({"type": "object", "required": ["phase"],
                                  "properties": {"phase": {"type": "string", "enum": [
-                                     "proposals", "review", "voting", "closed", "published"]}}})},
+                                     "proposals", "review", "voting", "closed", "published"]},
+                                     "confirm_off_schedule": {"type": "boolean"}}})},
                  "responses": {"200": {"description": "The cycle", **_json(_CYCLE_REF)},
                                **_error_responses(400, 401, 403, 404, 409, 422)}}},
 }, {"Cycle": {"type": "object", "properties": {

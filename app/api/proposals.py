@@ -84,6 +84,7 @@ def submit_proposal(cycle_id):
     proposal = proposal_domain.submit_proposal(g.api_user, cycle, values, language=language,
                                                upload_dir=current_app.config["UPLOAD_DIR"])
     db.session.commit()
+    notifications.notify_proposal_submitted(proposal)
     return {"id": proposal.id}, 201
 
 

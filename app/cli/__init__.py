@@ -24,6 +24,7 @@ translate_cli = AppGroup("translate", help="Extract, update and compile the mess
 territories_cli = AppGroup("territories", help="Administrative-territorial units (KATO).")
 users_cli = AppGroup("users", help="Staff and administrator accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
+cycles_cli = AppGroup("cycles", help="Budget cycles: reminders for the staff.")
 
 
 def _pybabel(*args):
@@ -107,12 +108,16 @@ def territories_import(csv_file):
 @click.option("--territory", "territory_code", required=True, help="KATO code of the unit")
 @click.option("--password", required=True, help="At least 10 characters")
 @click.option("--admin", is_flag=True, help="An administrator rather than territory staff")
-def users_create_staff(iin, full_name, territory_code, password, admin):
+@click.option("--email", default=None, help="Where the staff member is told when a cycle needs them")
+@click.option("--locale", type=click.Choice(["kk", "ru", "en"]), default=None, help="Language of those emails")
+def users_create_staff(iin, full_name, territory_code, password, admin, email, locale):
     """Create a staff account scoped to a territory (and the units inside it)."""
     try:
         user = accounts.create_staff(iin=iin, full_name=full_name, territory_code=territory_code,
                                      password=password, admin=admin,
                                      iin_key=current_app.config["IIN_HMAC_KEY"])
+        user.email = email or user.email
+        user.locale = locale or user.locale
     except DomainError as error:
         db.session.rollback()
         for name, messages in error.fields.items():
@@ -134,6 +139,22 @@ def demo_seed():
         click.echo(line)
 
 
+@cycles_cli.command("notify-due")
+def cycles_notify_due():
+    """Email the staff about revision deadlines that have passed (run from cron, e.g. hourly).
+
+    Each passed deadline is reported once (recorded in the audit log)."""
+    from app import notifications
+    from app.domain import console
+
+    proposals = console.overdue_revisions()
+    for proposal in proposals:
+        console.mark_reported(proposal)
+    db.session.commit()
+    sent = sum(notifications.notify_revision_overdue(p) for p in proposals)
+    click.echo(f"{len(proposals)} passed revision deadlines reported, {sent} emails sent")
+
+
 def register_commands(app):
-    for group in (translate_cli, territories_cli, users_cli, demo_cli):
+    for group in (translate_cli, territories_cli, users_cli, demo_cli, cycles_cli):
         app.cli.add_command(group)

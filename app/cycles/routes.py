@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
+from app import notifications
 from app.cycles import bp
 from app.cycles.forms import ProposalForm, WithdrawForm
 from app.domain import access, open_data
@@ -89,13 +90,15 @@ def new_proposal(cycle_id):
     cycle = cycle_domain.get_cycle(cycle_id, current_user)
     form = ProposalForm()
     form.category.choices = _category_choices(cycle)
+    made = []  # the new proposal, to tell the staff once it is committed
     done, status = submit(
-        form, lambda: proposal_domain.submit_proposal(
+        form, lambda: made.append(proposal_domain.submit_proposal(
             current_user, cycle, _proposal_values(form), photos=_uploads(form),
-            upload_dir=current_app.config["UPLOAD_DIR"], language=str(get_locale())),
+            upload_dir=current_app.config["UPLOAD_DIR"], language=str(get_locale()))) or made[-1],
         _("Your proposal has been submitted. The Expert Council will review it."),
         lambda proposal: url_for("cycles.proposal", proposal_id=proposal.id))
     if done:
+        notifications.notify_proposal_submitted(made[-1])
         return done
     refused = access.refusal(proposal_domain.require_can_submit, current_user, cycle)
     if request.method == "GET" and refused:

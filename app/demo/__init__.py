@@ -35,6 +35,8 @@ def _account(n, name, territory_code, role="resident"):
     else:
         user = accounts.create_staff(iin=iin, full_name=name, territory_code=territory_code,
                                      password=DEMO_PASSWORD, iin_key=iin_key, admin=role == "admin")
+        # Staff are emailed when a cycle needs them (the console mail backend prints it).
+        user.email, user.locale = f"staff{n}@demo.qatysu.kz", "ru"
     return user, iin
 
 

@@ -12,7 +12,7 @@ from app.domain import audit, lifecycle, phases, records
 from app.domain.errors import N_, FieldErrors, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_staff_of
 from app.extensions import db
-from app.languages import LANGUAGES
+from app.languages import LANGUAGES, STATE_LANGUAGES
 from app.models import BallotStyle, Category, CountingRule, Cycle, Phase, Territory
 from app.models.cycle import NATIONAL_MIN_VOTERS
 
@@ -40,8 +40,12 @@ def _validate(values):
     errors = FieldErrors()
     for lang in LANGUAGES:
         title = values.get(f"title_{lang}")
-        if not isinstance(title, str) or not title.strip():
-            errors.add(f"title_{lang}", N_("Enter the title in every language."))
+        if title is None and lang not in STATE_LANGUAGES:
+            title = ""
+        if not isinstance(title, str):
+            errors.add(f"title_{lang}", N_("This field has the wrong type."))
+        elif not title.strip() and lang in STATE_LANGUAGES:
+            errors.add(f"title_{lang}", N_("Enter the title in Kazakh and in Russian, the state languages."))
         elif len(title) > MAX_TITLE:
             errors.add(f"title_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_TITLE)
         description = values.get(f"description_{lang}") or ""
@@ -153,9 +157,9 @@ def update_cycle(actor, cycle, changes):
     return cycle
 
 
-def move_phase(actor, cycle, to_phase, now=None):
+def move_phase(actor, cycle, to_phase, now=None, confirm_off_schedule=False):
     """The staff's phase button and the API's phase endpoint: one step forward, logged."""
-    return lifecycle.advance(cycle, actor, to_phase, now=now)
+    return lifecycle.advance(cycle, actor, to_phase, now=now, confirm_off_schedule=confirm_off_schedule)
 
 
 def get_cycle(cycle_id, viewer=None):
@@ -216,3 +220,18 @@ def recently_published(limit=3):
     """The latest published cycles, newest publication first: the home page's results."""
     return db.session.scalars(select(Cycle).where(Cycle.phase == Phase.PUBLISHED.value)
                               .order_by(Cycle.published_at.desc(), Cycle.id.desc()).limit(limit)).all()
+
+
+def staff_to_notify(cycle):
+    """Who is told when the cycle needs staff: the active staff of the nearest unit, from the
+    cycle's own up through its parents, that has any (not administrators, not every level)."""
+    from app.models import Role, User
+
+    unit = cycle.territory
+    while unit is not None:
+        found = db.session.scalars(select(User).where(User.territory_id == unit.id, User.role == Role.STAFF.value,
+                                                      User.active.is_(True)).order_by(User.id)).all()
+        if found:
+            return found
+        unit = unit.parent
+    return []

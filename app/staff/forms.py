@@ -35,7 +35,8 @@ class CycleForm(FlaskForm):
     year = StringField(_l("Year"), render_kw={"inputmode": "numeric"})
     title_kk = StringField(_l("Title in Kazakh"), render_kw={"maxlength": 200, "lang": "kk"})
     title_ru = StringField(_l("Title in Russian"), render_kw={"maxlength": 200, "lang": "ru"})
-    title_en = StringField(_l("Title in English"), render_kw={"maxlength": 200, "lang": "en"})
+    title_en = StringField(_l("Title in English (optional)"), render_kw={"maxlength": 200, "lang": "en"},
+                           description=_l("Without it, English pages show the Russian title with a note."))
     description_kk = TextAreaField(_l("Description in Kazakh"), render_kw={"lang": "kk"})
     description_ru = TextAreaField(_l("Description in Russian"), render_kw={"lang": "ru"})
     description_en = TextAreaField(_l("Description in English"), render_kw={"lang": "en"})
@@ -61,6 +62,7 @@ class CycleForm(FlaskForm):
 class PhaseForm(FlaskForm):
     phase = StringField()
     confirm = BooleanField(_l("I confirm moving the cycle to the next phase."))
+    confirm_off_schedule = BooleanField(_l("Move it anyway, outside the cycle's schedule (recorded in the audit log)."))
     submit = SubmitField(_l("Move to the next phase"))
 
 

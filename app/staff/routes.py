@@ -1,5 +1,6 @@
 """The staff console: cycles the member manages, phase moves, the Expert Council's review."""
 import math
+from datetime import datetime, timezone
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -8,14 +9,14 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app import notifications
-from app.domain import access, phases, texts
+from app.domain import access, console, lifecycle, phases, publication, texts
 from app.domain import audit as audit_domain
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
 from app.domain.errors import DomainError
 from app.domain.permissions import is_staff_of
 from app.form_values import local_input, parse_int, parse_local_datetime
-from app.labels import ACTION_LABELS, CATEGORY_LABELS
+from app.labels import ACTION_LABELS, CATEGORY_LABELS, PHASE_LABELS
 from app.languages import LANGUAGE_NAMES, LANGUAGES
 from app.staff import bp
 from app.staff.forms import CycleForm, PhaseForm, ProtocolForm, ReviewForm
@@ -82,7 +83,8 @@ def _fill(form, cycle):
 
 @bp.route("/staff/")
 def dashboard():
-    return render_template("staff/dashboard.html", cycles=cycle_domain.managed_cycles(current_user))
+    todos = console.console(current_user, cycle_domain.managed_cycles(current_user))
+    return render_template("staff/dashboard.html", todos=todos)
 
 
 @bp.route("/staff/cycles/new", methods=["GET", "POST"])
@@ -118,15 +120,21 @@ def edit_cycle(cycle_id):
 @bp.route("/staff/cycles/<id:cycle_id>")
 def cycle(cycle_id):
     cycle = managed_cycle(cycle_id)
-    following = phases.next_phase(cycle)
-    phase_form = PhaseForm(phase=following.value if following else "")
+    todo = console.cycle_todo(current_user, cycle)
+    phase_form = PhaseForm(phase=todo.next_phase or "")
     queue = proposal_domain.review_queue(cycle)
-    return render_template("staff/cycle.html", cycle=cycle, next_phase=following and following.value,
-                           phase_form=phase_form, protocol_form=ProtocolForm(), queue=queue,
-                           reviewable={p.id for p in queue
-                                       if access.allowed(proposal_domain.require_can_review, current_user, p)},
-                           can_publish_protocol=access.allowed(proposal_domain.require_can_publish_protocol,
-                                                               current_user, cycle))
+    sections = console.cycle_sections(cycle)
+    return render_template(
+        "staff/cycle.html", cycle=cycle, todo=todo, next_phase=todo.next_phase, sections=sections,
+        phase_form=phase_form, protocol_form=ProtocolForm(), queue=queue,
+        reviewable={p.id for p in queue if access.allowed(proposal_domain.require_can_review, current_user, p)},
+        protocol=access.ask(proposal_domain.require_can_publish_protocol, current_user, cycle),
+        protocol_final=lifecycle.protocol_is_final(cycle),
+        summary=console.count_summary(cycle) if sections["counts"] else None,
+        missing=publication.missing_conclusions(cycle) if sections["conclusions"] else [],
+        approved=console.approved_proposals(cycle) if sections["implementation"] else [],
+        implementation_due={p.id for p in console.implementation_due(cycle, datetime.now(timezone.utc))}
+        if sections["implementation"] else set())
 
 
 @bp.route("/staff/cycles/<id:cycle_id>/phase", methods=["POST"])
@@ -135,16 +143,16 @@ def move_phase(cycle_id):
     form = PhaseForm()
     if not form.validate_on_submit():
         abort(400)
+    back = url_for("staff.cycle", cycle_id=cycle.id)
     if not form.confirm.data:
         flash(_("Tick the confirmation to move the cycle to the next phase."), "error")
-        return redirect(url_for("staff.cycle", cycle_id=cycle.id))
-    back = url_for("staff.cycle", cycle_id=cycle.id)
+        return redirect(back)
     with domain_action() as outcome:
-        cycle_domain.move_phase(current_user, cycle, form.phase.data)
+        cycle_domain.move_phase(current_user, cycle, form.phase.data,
+                                confirm_off_schedule=bool(form.confirm_off_schedule.data))
     if not outcome.failed:
-        if cycle.phase == "published":
-            notifications.notify_cycle_published(cycle)
-        flash(_("The cycle has moved to the next phase."), "success")
+        notifications.notify_phase_moved(cycle)
+        flash(_("The cycle has moved to the next phase: %(phase)s.", phase=PHASE_LABELS[cycle.phase]), "success")
     return redirect(back)
 
 
