@@ -1,6 +1,6 @@
 """Languages: URL prefix first (/kk/, /ru/, /en/), then the cookie, then Accept-Language."""
 from flask import g, request
-from flask_babel import gettext, ngettext
+from flask_babel import format_decimal, gettext, ngettext
 
 from app.languages import DEFAULT_LANGUAGE, LANG_PREFIX, LANGUAGE_NAMES, LANGUAGES  # noqa: F401 (re-exported)
 
@@ -52,10 +52,12 @@ def add_lang_code(endpoint, values):
 def translate(message, params=None):
     """Translate a message the domain marked with N_() or Np_() (counted, needs params["n"])."""
     params = params or {}
+    shown = {k: format_decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v
+             for k, v in params.items()}  # "10 000", not "10000"
     if isinstance(message, tuple):
         singular, plural = message
-        return ngettext(singular, plural, params["n"], **params)
-    return gettext(message, **params)
+        return ngettext(singular, plural, params["n"], **shown)
+    return gettext(message, **shown)
 
 
 def localized(obj, attribute, lang):

@@ -15,10 +15,11 @@ STATUS_LABELS = {
     "admitted": _l("Admitted to voting"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn"),
 }
 STATUS_BADGES = {"admitted": "ok", "rejected": "bad", "revision_requested": "info", "submitted": "", "withdrawn": ""}
-STYLE_LABELS = {"single": _l("One project per voter"), "approval": _l("Approval: up to a set number of projects"),
-                "knapsack": _l("Knapsack: projects within the budget")}
-RULE_LABELS = {"greedy": _l("Greedy: most votes first, while the budget lasts"),
-               "mes": _l("Method of Equal Shares")}
+# Plain words (glossary, "Counting rules and ballot styles"): the keys stay in the API and Pabulib files.
+STYLE_LABELS = {"single": _l("One project, final once cast"), "approval": _l("Several projects (up to a set number)"),
+                "knapsack": _l("A set of projects within the budget")}
+RULE_LABELS = {"greedy": _l("By number of votes, while the budget lasts"),
+               "mes": _l("Method of equal shares: each voter gets an equal share of the budget")}
 IMPLEMENTATION_LABELS = {
     "planned": _l("Planned"), "procurement": _l("In procurement"), "works": _l("Works under way"),
     "completed": _l("Completed"), "cancelled": _l("Cancelled"),

@@ -19,7 +19,8 @@ def test_results_csv(client, published_cycle):
     ids = published_cycle()
     response = client.get(f"/cycles/{ids['cycle']}/results.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert response.data.startswith(b"\xef\xbb\xbfproposal_id,")  # UTF-8 BOM: Excel reads Cyrillic right
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert [int(r["proposal_id"]) for r in rows] == [ids["proposals"][k] for k in "ABCD"]
     by_id = {int(r["proposal_id"]): r for r in rows}
     a, d = by_id[ids["proposals"]["A"]], by_id[ids["proposals"]["D"]]
@@ -120,5 +121,5 @@ def test_ballots_pb_names_the_mes_rule(client, app, counted_cycle, staff):
     publish(app, ids, staff[0])
     text = client.get(f"/cycles/{ids['cycle']}/ballots.pb").get_data(as_text=True)
     assert "rule;equalshares/add1" in text and "--rule mes --threshold 10" in text
-    page = client.get(f"/en/cycles/{ids['cycle']}/results").get_data(as_text=True)
+    page = client.get(f"/en/cycles/{ids['cycle']}/results/check").get_data(as_text=True)
     assert "python -m app.tally ballots.pb --rule mes --threshold 10" in page

@@ -133,9 +133,15 @@ CSV_COLUMNS = ["proposal_id", "title", "category", "cost", "votes", "voters_in_t
                "justification_en", "document_number", "document_date", "implementation_status"]
 
 
+CSV_BOM = "\ufeff"
+
+
 def results_csv(cycle):
-    """results.csv: one row per admitted proposal, UTF-8, comma-separated, header in English."""
+    """results.csv: one row per admitted proposal, UTF-8 with a byte order mark (without it Excel
+    reads the file as ANSI and garbles Cyrillic), comma-separated, header in English. The digest
+    is computed from the JSON document, never from this file, so the BOM does not touch it."""
     out = io.StringIO()
+    out.write(CSV_BOM)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for p in counted_proposals(cycle):
