@@ -92,9 +92,9 @@ def _counting_ngettext(original):
     """Jinja's ngettext with %(num)s formatted for the locale ("10 000 таңба"); the plural form
     is still chosen from the number itself."""
     @pass_context
-    def ngettext(context, singular, plural, num, **variables):
-        variables.setdefault("num", number(num))
-        return context.call(original, singular, plural, num, **variables)
+    def ngettext(context, singular, plural, count, /, **variables):
+        variables.setdefault("num", number(count))
+        return context.call(original, singular, plural, count, **variables)
     return ngettext
 
 

@@ -19,7 +19,7 @@ def test_front_page_leads_to_the_published_cycle(client, published_cycle):
 
 def test_index_groups_by_territory_and_year(client, published_cycle, counted_cycle):
     almaty = published_cycle()
-    district = published_cycle(territory="751410000", year=2025, title_en="Bostandyk PB 2025")
+    published_cycle(territory="751410000", year=2025, title_en="Bostandyk PB 2025")
     closed = counted_cycle()  # not published: not listed
     page = client.get("/en/results").get_data(as_text=True)
     assert page.index("Almaty") < page.index(f'/en/cycles/{almaty["cycle"]}/results')
