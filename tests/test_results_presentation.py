@@ -102,11 +102,11 @@ def test_chart_has_a_legend_and_readable_text(client, published_cycle, lang):
     assert svg.count('<rect class="bar"') == 4
 
 
-def test_long_titles_wrap_onto_two_lines():
+def test_long_titles_wrap_onto_three_lines_at_most():
     from app.results.chart import CHARS_PER_LINE, wrap
 
     lines = wrap("#12 " + "Благоустройство сквера у школы номер двенадцать " * 3)
-    assert len(lines) == 2 and all(len(line) <= CHARS_PER_LINE for line in lines)
+    assert len(lines) == 3 and all(len(line) <= CHARS_PER_LINE for line in lines)
     assert lines[-1].endswith("…")
     assert wrap("#3 Сквер на Абая") == ["#3 Сквер на Абая"]
 

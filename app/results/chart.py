@@ -1,21 +1,22 @@
 """Geometry of the server-rendered SVG bar chart (no JavaScript; prints as it shows).
 
-Drawn for a phone: 360 units wide, shown at about 1:1 on a 390 px screen, so a 14-unit font is
-a 14 px font there (never below 12 px); CSS caps its width on large screens. Titles wrap onto
-two lines above their bar; a legend explains the three colours and the dashed line."""
+Drawn for a phone: 360 units wide, shown at about 1:1 on a 390 px screen, so a 16-unit font is
+about 16 px there and 12.7 px on a 320 px screen (never less); CSS caps its width on large
+screens. Titles wrap onto up to three lines above their bar; a legend explains the three colours and
+the dashed line."""
 
 WIDTH = 360
-FONT = 14
-LINE = 18            # height of one line of text
+FONT = 16
+LINE = 20            # height of one line of text
 BAR_HEIGHT = 18
 GAP = 12             # space after each bar
 BAR_MAX = 290        # pixels for the longest bar; the rest holds the number of votes
-CHARS_PER_LINE = 40  # what fits in WIDTH at FONT in Cyrillic or Latin
+CHARS_PER_LINE = 32  # what fits in WIDTH at FONT in Cyrillic or Latin
 LEGEND_TOP = 8
 COLOURS = {"selected": "#0b5394", "not_selected": "#6fa8dc", "below_minimum": "#cccccc"}
 
 
-def wrap(text, width=CHARS_PER_LINE, lines=2):
+def wrap(text, width=CHARS_PER_LINE, lines=3):
     """At most `lines` lines of at most `width` characters, cut at spaces, "…" when cut short."""
     words, out, current = text.split(), [], ""
     for word in words:
@@ -51,7 +52,7 @@ def bar_chart(proposals, min_voters):
               for i, (state, colour) in enumerate(COLOURS.items())]
     legend_line_y = LEGEND_TOP + len(COLOURS) * LINE
     y = legend_line_y + LINE + 8
-    chart_top = y - 4
+    line_x = round(min_voters * scale, 1)
     rows = []
     for p in proposals:
         lines = wrap(f"#{p.id} {p.title}")
@@ -61,9 +62,10 @@ def bar_chart(proposals, min_voters):
         rows.append({
             "id": p.id, "lines": list(zip(lines, label_ys)), "votes": p.result.votes,
             "state": _state(p.result), "colour": COLOURS[_state(p.result)],
-            "bar_y": bar_y, "bar_width": max(1, width), "value_x": width + 6,
+            "bar_y": bar_y, "bar_width": max(1, width),
+            "value_x": max(width, line_x) + 6,  # clear of the dashed minimum line
         })
         y = bar_y + BAR_HEIGHT + GAP
     return {"width": WIDTH, "height": y + 4, "rows": rows, "legend": legend, "legend_line_y": legend_line_y,
-            "chart_top": chart_top, "font": FONT, "bar_height": BAR_HEIGHT,
-            "line_x": round(min_voters * scale, 1), "min_voters": min_voters}
+            "font": FONT, "bar_height": BAR_HEIGHT,
+            "line_x": line_x, "min_voters": min_voters}
