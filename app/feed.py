@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.i18n import LANGUAGES, select_locale
 from app.models import Cycle, Phase, Territory
+from app.templating import format_tenge, number
 from app.web import public_url
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -67,8 +68,8 @@ def _atom(territory, lang):
              href=f"{base}/api/v1/cycles/{cycle.id}/results")
         _sub(entry, "category", term=cycle.territory.code, label=cycle.territory.name(lang))
         approved = sum(1 for p in cycle.proposals if p.conclusion and p.conclusion.decision == "approved")
-        _sub(entry, "summary", _("Budget: %(budget)s tenge. Voters: %(voters)s. Approved for "
-                                 "implementation: %(approved)s. Digest (SHA-256): %(digest)s",
-                                 budget=cycle.budget, voters=cycle.voters_count or 0,
-                                 approved=approved, digest=cycle.results_digest))
+        _sub(entry, "summary", _("Budget: %(budget)s. Voters: %(voters)s. Approved for "
+                                 "implementation: %(approved)s. Checksum (SHA-256): %(digest)s",
+                                 budget=format_tenge(cycle.budget), voters=number(cycle.voters_count or 0),
+                                 approved=number(approved), digest=cycle.results_digest))
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")

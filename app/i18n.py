@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from flask import g, request
-from flask_babel import format_date, format_time, gettext, ngettext
+from flask_babel import format_date, format_decimal, format_time, gettext, ngettext
 
 from app.languages import DEFAULT_LANGUAGE, LANG_PREFIX, LANGUAGE_NAMES, LANGUAGES  # noqa: F401 (re-exported)
 
@@ -58,9 +58,12 @@ def format_moment(value):
 
 def _localise(value):
     """A domain message's parameter as the page shows it: a moment formatted for the locale,
-    a {kk, ru, en} text (a unit's names) in the page's language."""
+    a count with the locale's digit grouping, a {kk, ru, en} text (a unit's names) in the
+    page's language."""
     if isinstance(value, datetime):
         return format_moment(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_decimal(value)  # "10 000", not "10000"
     if isinstance(value, dict) and set(value) <= set(LANGUAGES):
         lang = g.get("lang_code") or select_locale()
         return value.get(lang) or next((text for text in value.values() if text), "")
@@ -69,11 +72,12 @@ def _localise(value):
 
 def translate(message, params=None):
     """Translate a message the domain marked with N_() or Np_() (counted, needs params["n"])."""
-    params = {name: _localise(value) for name, value in (params or {}).items()}
+    params = params or {}
+    shown = {name: _localise(value) for name, value in params.items()}
     if isinstance(message, tuple):
         singular, plural = message
-        return ngettext(singular, plural, params["n"], **params)
-    return gettext(message, **params)
+        return ngettext(singular, plural, params["n"], **shown)
+    return gettext(message, **shown)
 
 
 def localized(obj, attribute, lang):

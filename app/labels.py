@@ -17,7 +17,7 @@ STATUS_LABELS = {
     "admitted": _l("Admitted to voting"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn"),
 }
 STATUS_BADGES = {"admitted": "ok", "rejected": "bad", "revision_requested": "info", "submitted": "", "withdrawn": ""}
-# Plain words (glossary "Counting rules and ballot styles"): never greedy, knapsack, MES on a page.
+# Plain words (glossary, "Counting rules and ballot styles"): the keys stay in the API and Pabulib files.
 STYLE_LABELS = {"single": _l("One project, final once cast"), "approval": _l("Several projects (up to a set number)"),
                 "knapsack": _l("A set of projects within the budget")}
 RULE_LABELS = {"greedy": _l("By number of votes, while the budget lasts"),

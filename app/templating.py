@@ -1,15 +1,36 @@
-"""Template helpers shared by every area."""
+"""Template helpers shared by every area: the language switch and the locale formatting filters.
+
+Every number, percent, sum of money and date a person reads goes through these (glossary,
+"Formatting"): "380 000", "0,02 %", "100 000 000 ₸", "2 наурыз 2025 ж.". Machine outputs (API,
+CSV, Atom timestamps) keep ISO dates and plain numbers and do not use them.
+"""
+from datetime import datetime as _datetime
 from types import SimpleNamespace
 
 from flask import request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_decimal, format_percent, get_locale
+from flask_babel import format_date as _babel_date
+from flask_babel import format_datetime as _babel_datetime
 from flask_babel import gettext as _
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from app.domain import texts
 from app.i18n import format_moment
 from app.labels import FALLBACK_NOTES, label_context
 from app.web import explain, public_url
+
+NBSP = "\u00a0"
+# Babel's own short and medium dates are poor for kk ("02.03.25", "2025 ж. 02 нау."): one
+# explicit pattern per language, four-digit year, month in words, never seconds.
+DATE_PATTERNS = {"kk": f"d MMMM y{NBSP}'ж'.", "ru": f"d MMMM y{NBSP}'г'.", "en": "d MMMM y"}
+TIME_PATTERN = "HH:mm"
+PERCENT_PATTERNS = {"kk": f"#,##0.##{NBSP}%", "ru": f"#,##0.##{NBSP}%", "en": "#,##0.##%"}
+
+
+def _lang():
+    code = str(get_locale() or "kk")
+    return code if code in DATE_PATTERNS else "en"
 
 
 def switch_language_url(lang):
@@ -21,10 +42,64 @@ def switch_language_url(lang):
     return url_for("main.index", lang_code=lang)
 
 
-def tenge(amount):
+def number(value):
+    """380 000 (kk, ru), 380,000 (en); empty for None."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.##")
+
+
+def percent(share):
+    """A share (0.0002) as "0,02 %": at most two decimals, no-break space before % in kk and ru."""
+    if share is None:
+        return ""
+    return format_percent(share, format=PERCENT_PATTERNS[_lang()])
+
+
+def format_tenge(amount):
+    """Plain text money, for feeds and emails: "100 000 000 ₸" with no-break spaces."""
     if amount is None:
         return ""
-    return f"{format_decimal(amount, format='#,##0')} ₸"
+    return f"{format_decimal(amount, format='#,##0')}{NBSP}₸"
+
+
+def tenge(amount):
+    """Money on a page: like format_tenge, in a span that never wraps (₸ never alone on a line)."""
+    if amount is None:
+        return ""
+    return Markup('<span class="money">%s</span>') % format_tenge(amount)
+
+
+def date(value, with_time=False):
+    """2 наурыз 2025 ж. / 2 марта 2025 г. / 2 March 2025 (a datetime in the site's time zone)."""
+    if value is None:
+        return ""
+    pattern = DATE_PATTERNS[_lang()]
+    if isinstance(value, _datetime):
+        if with_time:
+            pattern = f"{pattern}, {TIME_PATTERN}"
+        return _babel_datetime(value, pattern)
+    return _babel_date(value, pattern)
+
+
+def datetime(value, _format=None):
+    """A timestamp without seconds: "2 марта 2025 г., 14:05". The old Babel format names
+    ("short", "medium") are accepted and ignored, so every template reads the same."""
+    return date(value, with_time=True)
+
+
+def nowrap(text):
+    return Markup('<span class="nowrap">%s</span>') % escape(text)
+
+
+def _counting_ngettext(original):
+    """Jinja's ngettext with %(num)s formatted for the locale ("10 000 таңба"); the plural form
+    is still chosen from the number itself."""
+    @pass_context
+    def ngettext(context, singular, plural, count, /, **variables):
+        variables.setdefault("num", number(count))
+        return context.call(original, singular, plural, count, **variables)
+    return ngettext
 
 
 def localized(texts_by_language):
@@ -59,9 +134,10 @@ def cycle_title(cycle):
 
 def init_app(app):
     app.jinja_env.globals.update(switch_language_url=switch_language_url, public_url=public_url, localized=localized,
-                                 cycle_title=cycle_title)
-    app.jinja_env.filters.update(tenge=tenge, datetime=format_datetime, explain=explain,
-                                 moment=format_moment, long_date=long_date)
+                                 cycle_title=cycle_title,
+                                 ngettext=_counting_ngettext(app.jinja_env.globals["ngettext"]))
+    app.jinja_env.filters.update(tenge=tenge, datetime=datetime, date=date, number=number, percent=percent,
+                                 nowrap=nowrap, explain=explain, moment=format_moment, long_date=long_date)
     app.context_processor(label_context)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -40,14 +40,18 @@ def test_results_page_in_every_language(client, published_cycle, lang, heading):
     # The chart: server-rendered SVG with a title, description and the ten-voter line.
     svg = re.search(r"<svg class=\"results-chart\".*?</svg>", html, re.S).group(0)
     assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
-    assert svg.count("<rect") == 4 and "stroke-dasharray" in svg
+    assert svg.count("<rect class=\"bar\"") == 4 and "stroke-dasharray" in svg
     assert "<table" in html  # the same figures as a table
     assert "20" in html and "000" in html  # budget
     assert re.search(r"[0-9a-f]{64}", html)  # the digest
     for proposal_id in ids["proposals"].values():
         assert f'id="p-{proposal_id}"' in html
     assert "results.csv" in html and "ballots.pb" in html
-    assert "python -m app.tally ballots.pb --rule greedy --threshold 10" in html
+    # No code on the public page: the recount command lives on "How to check these results".
+    assert "python -m app.tally" not in html and "<pre" not in html
+    check = f"/{lang}/cycles/{ids['cycle']}/results/check"
+    assert f'href="{check}"' in html
+    assert "python -m app.tally ballots.pb --rule greedy --threshold 10" in client.get(check).get_data(as_text=True)
     assert "<script" not in html
 
 

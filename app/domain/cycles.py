@@ -74,7 +74,8 @@ def _validate(values):
     max_choices = values.get("max_choices")
     if style == BallotStyle.APPROVAL.value:
         if not _is_int(max_choices) or not 1 <= max_choices <= 50:
-            errors.add("max_choices", N_("For an approval ballot, enter how many projects a voter may choose (1 to 50)."))
+            errors.add("max_choices", N_("For a ballot of several projects, enter how many projects a voter "
+                                         "may choose (1 to 50)."))
     elif max_choices is not None and not _is_int(max_choices):
         errors.add("max_choices", N_("This field has the wrong type."))
     if values.get("rule") not in RULES:

@@ -135,6 +135,7 @@ CSV_COLUMNS = ["proposal_id", "title", "category", "cost", "votes", "voters_in_t
                "justification_en", "document_number", "document_date", "implementation_status"]
 
 
+CSV_BOM = "\ufeff"
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) in a
 # resident's title would become a live link, or worse): OWASP's "CSV injection".
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -153,9 +154,12 @@ def neutralise_cell(value):
 
 
 def results_csv(cycle):
-    """results.csv: one row per admitted proposal, UTF-8, comma-separated, header in English;
-    texts that would run as spreadsheet formulas are neutralised (see neutralise_cell)."""
+    """results.csv: one row per admitted proposal, UTF-8 with a byte order mark (without it Excel
+    reads the file as ANSI and garbles Cyrillic), comma-separated, header in English; texts that
+    would run as spreadsheet formulas are neutralised (see neutralise_cell). The digest is
+    computed from the JSON document, never from this file, so neither touches it."""
     out = io.StringIO()
+    out.write(CSV_BOM)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for p in counted_proposals(cycle):

@@ -15,6 +15,7 @@ from app.languages import LANG_PREFIX, LANGUAGE_NAMES
 from app.models import Cycle, Phase, Proposal, Territory
 from app.results import bp
 from app.results.chart import bar_chart
+from app.results.csv_columns import CSV_COLUMN_DOCS
 
 
 def _user():
@@ -58,7 +59,6 @@ def _results_context(cycle):
         turnout = cycle.voters_count / cycle.territory.population
     return {"cycle": cycle, "items": items, "chart": bar_chart(proposals, cycle.min_voters),
             "turnout": turnout, "language_name": LANGUAGE_NAMES.get,
-            "recount": open_data.recount_command(cycle),
             "published": access.results_access(user, cycle) == "public",
             "approved": sum(1 for i in items if i["conclusion"] and i["conclusion"].decision == "approved"),
             "is_staff": is_staff_of(user, cycle.territory)}
@@ -106,3 +106,18 @@ def feed():
 @bp.route("/territories/<territory_code>/feed.atom")
 def territory_feed(territory_code):
     return downloads.atom_feed(territory_code)
+
+
+# --- Explanations for people who check: how to verify, what the CSV columns mean -------------
+
+@bp.route(LANG_PREFIX + "/cycles/<id:cycle_id>/results/check")
+def how_to_check(cycle_id):
+    cycle = visible_cycle(cycle_id)
+    return render_template("results/check.html", cycle=cycle, recount=open_data.recount_command(cycle),
+                           rule=open_data.PABULIB_RULE[cycle.rule][1])
+
+
+@bp.route(LANG_PREFIX + "/open-data/results-csv")
+def csv_columns():
+    return render_template("results/csv_columns.html", columns=[(name, *CSV_COLUMN_DOCS[name])
+                                                                for name in open_data.CSV_COLUMNS])

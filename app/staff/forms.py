@@ -47,7 +47,8 @@ class CycleForm(FlaskForm):
                                     choices=[SelectChoice(k, v) for k, v in CATEGORY_LABELS.items()])
     ballot_style = SelectField(_l("Ballot style"), validate_choice=False,
                                choices=[SelectChoice(k, v) for k, v in STYLE_LABELS.items()])
-    max_choices = StringField(_l("Projects a voter may choose (approval ballot)"), render_kw={"inputmode": "numeric"})
+    max_choices = StringField(_l("Projects a voter may choose (ballot of several projects)"),
+                              render_kw={"inputmode": "numeric"})
     rule = SelectField(_l("Counting rule"), validate_choice=False,
                        choices=[SelectChoice(k, v) for k, v in RULE_LABELS.items()])
     min_voters = StringField(_l("Minimum number of voters per project"), render_kw={"inputmode": "numeric"},
