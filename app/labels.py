@@ -27,8 +27,13 @@ ACTION_LABELS = {"cycle.create": _l("Cycle created"), "cycle.update": _l("Cycle 
                  "cycle.phase": _l("Phase moved"), "cycle.protocol": _l("Protocol published"),
                  "proposal.review": _l("Proposal reviewed")}
 
+ASSURANCE_LABELS = {"password": _l("a password"), "phone": _l("a phone confirmed by SMS"),
+                    "eds": _l("an electronic digital signature (EDS)")}
+RESIDENCE_LABELS = {"declared": _l("declared"), "verified": _l("verified by the akimat")}
+
 
 def label_context():
     return {"CATEGORY_LABELS": CATEGORY_LABELS, "PHASE_LABELS": PHASE_LABELS, "STATUS_LABELS": STATUS_LABELS,
             "STATUS_BADGES": STATUS_BADGES, "STYLE_LABELS": STYLE_LABELS, "RULE_LABELS": RULE_LABELS,
-            "ACTION_LABELS": ACTION_LABELS, "IMPLEMENTATION_LABELS": IMPLEMENTATION_LABELS}
+            "ACTION_LABELS": ACTION_LABELS, "IMPLEMENTATION_LABELS": IMPLEMENTATION_LABELS,
+            "ASSURANCE_LABELS": ASSURANCE_LABELS, "RESIDENCE_LABELS": RESIDENCE_LABELS}

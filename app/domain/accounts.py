@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.domain import records
-from app.domain.errors import N_, Conflict, FieldErrors, NotFound, Np_
+from app.domain.errors import N_, Conflict, FieldErrors, NotAllowed, NotFound, Np_, ValidationFailed
 from app.domain.iin import InvalidIIN, iin_digest, normalise, validate_adult_iin
 from app.extensions import db
-from app.models import ApiToken, Role, Territory, User
+from app.models import ApiToken, Assurance, Residence, Role, Territory, User
 
 MIN_PASSWORD_LENGTH = 10
 # argon2 hashes any length, but an unbounded password is a cheap denial of service.
@@ -75,6 +75,15 @@ def check_password_rules(errors, password, field="password"):
         errors.add(field, Np_("The password must have at most %(n)s character.",
                                 "The password must have at most %(n)s characters."),
                    n=MAX_PASSWORD_LENGTH)
+    elif _is_common(password):
+        errors.add(field, N_("This password is among the most common ones and is easy to guess. "
+                             "Choose another."))
+
+
+def _is_common(password):
+    from app.domain.common_passwords import is_common
+
+    return is_common(password)
 
 
 def find_territory(code):
@@ -190,4 +199,75 @@ def get_user(user_id):
     user = records.get(User, user_id)
     if user is None:
         raise NotFound("user_not_found", N_("No such account."))
+    return user
+
+
+def revoke_tokens(user):
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)
+                       .execution_options(synchronize_session=False))
+
+
+def sign_out_everywhere(user):
+    """End every session (their cookies carry the old session_version) and every API token."""
+    user.session_version = (user.session_version or 0) + 1
+    revoke_tokens(user)
+    db.session.flush()
+
+
+# --- electronic digital signature -----------------------------------------------------------
+
+def display_name(certificate_name):
+    """NCA writes names in capitals: "ТЕСТОВ ТЕСТ ТЕСТОВИЧ" → "Тестов Тест Тестович"."""
+    return " ".join(part.capitalize() if "-" not in part else
+                    "-".join(p.capitalize() for p in part.split("-"))
+                    for part in certificate_name.split())[:MAX_NAME_LENGTH]
+
+
+def sign_in_with_eds(identity, iin_key):
+    """The account of the certificate's IIN, created on first sign-in; returns (user, created).
+
+    The name comes from the certificate, never typed. An account that existed with a weaker
+    identity (anyone could have registered someone else's IIN with a password) is taken over by
+    the proven holder: its password, sessions and tokens stop working, and its home becomes a
+    declaration again. A new account has no home until the resident chooses it (choose_home)."""
+    digest = iin_digest(identity.iin, iin_key)
+    user = db.session.scalar(select(User).where(User.iin_hmac == digest))
+    name = display_name(identity.full_name)
+    if user is None:
+        user = User(iin_hmac=digest, full_name=name, territory=None, role=Role.RESIDENT.value,
+                    password_hash="", assurance=Assurance.EDS.value,
+                    residence=Residence.DECLARED.value)
+        db.session.add(user)
+        db.session.flush()
+        return user, True
+    if not user.is_active:
+        raise NotAllowed("account_disabled", N_("This account is disabled."))
+    if user.assurance != Assurance.EDS.value:
+        user.password_hash = ""
+        sign_out_everywhere(user)
+        if user.residence != Residence.VERIFIED.value:
+            user.residence = Residence.DECLARED.value
+        user.assurance = Assurance.EDS.value
+    user.full_name = name
+    db.session.flush()
+    return user, False
+
+
+def needs_home(user):
+    return user is not None and not user.is_staff and user.territory_id is None
+
+
+def choose_home(user, territory_code):
+    """Declare where the resident lives. Moving home is a new declaration: a verified residence
+    goes back to declared. A ballot already cast stays in its cycle, and the ballot's unique
+    (cycle, voter) constraint keeps a moved resident from voting there again."""
+    territory = find_territory(territory_code)
+    if territory is None:
+        raise ValidationFailed({"territory": [(N_("Choose the unit where you live."), {})]})
+    if user.territory_id != territory.id:
+        user.territory = territory
+        user.residence = Residence.DECLARED.value
+        user.residence_verified_at = None
+        user.residence_document = None
+    db.session.flush()
     return user

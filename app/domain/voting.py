@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import phases, records
+from app.domain.assurance import require_assurance
 from app.domain.errors import N_, Conflict, DomainError, NotFound, Np_
 from app.domain.permissions import require_resident_of
 from app.extensions import db
@@ -74,9 +75,11 @@ def _normalise_ids(proposal_ids):
 
 
 def require_can_vote(voter, cycle):
-    """A resident of the cycle's territory (or of a unit inside it), while voting is open."""
+    """A resident of the cycle's territory (or of a unit inside it), while voting is open, as
+    sure of who they are as the cycle demands (assurance.require_assurance)."""
     phases.require(cycle, "vote")
     require_resident_of(voter, cycle.territory)
+    require_assurance(voter, cycle, "vote")
 
 
 def check_choice(voter, cycle, proposal_ids):

@@ -7,11 +7,11 @@ from app.models.eds import EdsChallenge
 from app.models.proposal import Proposal, ProposalPhoto, ProposalStatus
 from app.models.result import ProposalResult
 from app.models.territory import Territory, TerritoryLevel
-from app.models.user import ApiToken, Role, User
+from app.models.user import ASSURANCE_ORDER, ApiToken, Assurance, Residence, Role, User
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Ballot", "BallotItem", "BallotStyle", "Category", "Conclusion",
+    "ASSURANCE_ORDER", "ApiToken", "Assurance", "AuditEntry", "Ballot", "BallotItem", "BallotStyle", "Category", "Conclusion",
     "CountingRule", "Cycle", "Decision", "EdsChallenge", "ImplementationStatus",
     "ImplementationUpdate", "Phase", "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult",
-    "ProposalStatus", "Role", "Territory", "TerritoryLevel", "User",
+    "ProposalStatus", "Residence", "Role", "Territory", "TerritoryLevel", "User",
 ]

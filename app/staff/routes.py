@@ -56,6 +56,10 @@ def _cycle_values(form):
     values["categories"] = list(form.categories.data or [])
     values["ballot_style"] = form.ballot_style.data
     values["rule"] = form.rule.data
+    for action in ("propose", "vote"):  # a form without the field keeps the cycle's (or default) level
+        if getattr(form, f"min_assurance_{action}").data:
+            values[f"min_assurance_{action}"] = getattr(form, f"min_assurance_{action}").data
+    values["residence_verified_to_vote"] = bool(form.residence_verified_to_vote.data)
     for name in cycle_domain.SCHEDULE_FIELDS:
         values[name] = parse_local_datetime(getattr(form, name).data)
     return values
@@ -69,6 +73,9 @@ def _fill(form, cycle):
         getattr(form, name).data = "" if value is None else str(value)
     form.categories.data = list(cycle.categories or [])
     form.ballot_style.data, form.rule.data = cycle.ballot_style, cycle.rule
+    form.min_assurance_propose.data = cycle.min_assurance_propose
+    form.min_assurance_vote.data = cycle.min_assurance_vote
+    form.residence_verified_to_vote.data = cycle.residence_verified_to_vote
     for name in cycle_domain.SCHEDULE_FIELDS:
         getattr(form, name).data = local_input(getattr(cycle, name))
 
@@ -87,6 +94,8 @@ def new_cycle():
         form.year.data, form.min_voters.data = str(defaults["year"]), str(defaults["min_voters"])
         form.max_choices.data, form.categories.data = str(defaults["max_choices"]), defaults["categories"]
         form.ballot_style.data, form.rule.data = defaults["ballot_style"], defaults["rule"]
+        form.min_assurance_propose.data = defaults["min_assurance_propose"]
+        form.min_assurance_vote.data = defaults["min_assurance_vote"]
         form.territory.data = current_user.territory.code
     done, status = submit(
         form, lambda: cycle_domain.create_cycle(current_user, cycle_domain.find_territory(form.territory.data),
