@@ -10,8 +10,7 @@ from app.domain.errors import NotAllowed, ValidationFailed
 from app.domain.iin import make_iin
 from app.extensions import db
 from app.models import ApiToken, Ballot, Cycle, User
-from tests.helpers import (PASSWORD, EdsPki, catalogue_translation, conclude_all, csrf_token, login, publish,
-                           residents)
+from tests.helpers import PASSWORD, EdsPki, catalogue_translation, conclude_all, csrf_token, login, publish, residents
 
 EDS_IIN = make_iin(date(1987, 6, 2), serial="0555")
 

@@ -2,8 +2,8 @@ from flask import current_app, g
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from app.api import bp
 from app import eds_signin, registration
+from app.api import bp
 from app.api.common import ApiError, json_body, token_required
 from app.api.openapi import _error_responses, _json, register_paths
 from app.domain import accounts

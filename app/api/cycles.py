@@ -66,6 +66,18 @@ def _i18n(body, name):
     return out
 
 
+def _assurance_values(body):
+    """`min_assurance` {propose, vote} and `residence_verified_to_vote`, as the body names them."""
+    values = {}
+    minimum = field(body, "min_assurance", dict) or {}
+    for action in ("propose", "vote"):
+        if action in minimum:
+            values[f"min_assurance_{action}"] = field(minimum, action, str)
+    if "residence_verified_to_vote" in body:
+        values["residence_verified_to_vote"] = field(body, "residence_verified_to_vote", bool)
+    return values
+
+
 def cycle_values(body, partial):
     """The domain's flat values from the API's nested body (only what the body names)."""
     values = {}
@@ -87,13 +99,7 @@ def cycle_values(body, partial):
             values["ballot_style"] = field(ballot, "style", str)
         if "max_choices" in ballot:
             values["max_choices"] = field(ballot, "max_choices", int)
-    minimum = field(body, "min_assurance", dict)
-    if minimum is not None:
-        for action in ("propose", "vote"):
-            if action in minimum:
-                values[f"min_assurance_{action}"] = field(minimum, action, str)
-    if "residence_verified_to_vote" in body:
-        values["residence_verified_to_vote"] = field(body, "residence_verified_to_vote", bool)
+    values.update(_assurance_values(body))
     schedule = field(body, "schedule", dict)
     if schedule is not None:
         for name in cycle_domain.SCHEDULE_FIELDS:

@@ -4,10 +4,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
 
-from app.auth import bp
 from app import eds_signin, registration
-from app.auth.forms import (EdsDemoForm, EdsForm, HomeForm, LoginForm, LogoutEverywhereForm, LogoutForm,
-                            RegisterForm)
+from app.auth import bp
+from app.auth.forms import EdsDemoForm, EdsForm, HomeForm, LoginForm, LogoutEverywhereForm, LogoutForm, RegisterForm
 from app.domain import accounts
 from app.domain.errors import DomainError, Throttled
 from app.extensions import db

@@ -42,6 +42,15 @@ def defaults():
             "min_assurance_vote": _defaults["vote"], "residence_verified_to_vote": False}
 
 
+def check_cycle_values(errors, values):
+    """Add a cycle form's errors for the requirement fields to `errors` (a FieldErrors)."""
+    for action in ACTIONS:
+        if values.get(f"min_assurance_{action}") not in LEVELS:
+            errors.add(f"min_assurance_{action}", N_("Choose an identity level from the list."))
+    if not isinstance(values.get("residence_verified_to_vote"), bool):
+        errors.add("residence_verified_to_vote", N_("This field has the wrong type."))
+
+
 def rank(level):
     return LEVELS.index(level) if level in LEVELS else -1
 

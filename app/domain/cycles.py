@@ -81,11 +81,7 @@ def _validate(values):
         errors.add("min_voters", N_("The minimum number of voters is at least %(n)s."), n=NATIONAL_MIN_VOTERS)
     elif min_voters > MAX_MIN_VOTERS:
         errors.add("min_voters", N_("The minimum number of voters is at most %(n)s."), n=MAX_MIN_VOTERS)
-    for action in assurance.ACTIONS:
-        if values.get(f"min_assurance_{action}") not in assurance.LEVELS:
-            errors.add(f"min_assurance_{action}", N_("Choose an identity level from the list."))
-    if not isinstance(values.get("residence_verified_to_vote"), bool):
-        errors.add("residence_verified_to_vote", N_("This field has the wrong type."))
+    assurance.check_cycle_values(errors, values)
     previous = None
     for name in SCHEDULE_FIELDS:
         moment = values.get(name)

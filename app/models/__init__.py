@@ -10,8 +10,8 @@ from app.models.territory import Territory, TerritoryLevel
 from app.models.user import ASSURANCE_ORDER, ApiToken, Assurance, Residence, Role, User
 
 __all__ = [
-    "ASSURANCE_ORDER", "ApiToken", "Assurance", "AuditEntry", "Ballot", "BallotItem", "BallotStyle", "Category", "Conclusion",
-    "CountingRule", "Cycle", "Decision", "EdsChallenge", "ImplementationStatus",
+    "ASSURANCE_ORDER", "ApiToken", "Assurance", "AuditEntry", "Ballot", "BallotItem", "BallotStyle",
+    "Category", "Conclusion", "CountingRule", "Cycle", "Decision", "EdsChallenge", "ImplementationStatus",
     "ImplementationUpdate", "Phase", "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult",
     "ProposalStatus", "Residence", "Role", "Territory", "TerritoryLevel", "User",
 ]

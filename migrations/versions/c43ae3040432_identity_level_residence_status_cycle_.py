@@ -9,9 +9,8 @@ Revises: 73a4ba0f0966
 Create Date: 2026-11-28 04:24:35.856951
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c43ae3040432'
@@ -22,15 +21,22 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('cycle', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('min_assurance_propose', sa.String(length=10), server_default='password', nullable=False))
-        batch_op.add_column(sa.Column('min_assurance_vote', sa.String(length=10), server_default='password', nullable=False))
-        batch_op.add_column(sa.Column('residence_verified_to_vote', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column(
+            'min_assurance_propose', sa.String(length=10), server_default='password', nullable=False))
+        batch_op.add_column(sa.Column(
+            'min_assurance_vote', sa.String(length=10), server_default='password', nullable=False))
+        batch_op.add_column(sa.Column(
+            'residence_verified_to_vote', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('assurance', sa.String(length=10), server_default='password', nullable=False))
-        batch_op.add_column(sa.Column('residence', sa.String(length=10), server_default='declared', nullable=False))
-        batch_op.add_column(sa.Column('residence_verified_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('residence_document', sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column(
+            'assurance', sa.String(length=10), server_default='password', nullable=False))
+        batch_op.add_column(sa.Column(
+            'residence', sa.String(length=10), server_default='declared', nullable=False))
+        batch_op.add_column(sa.Column(
+            'residence_verified_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column(
+            'residence_document', sa.String(length=20), nullable=True))
         batch_op.alter_column('territory_id',
                existing_type=sa.INTEGER(),
                nullable=True)
