@@ -25,7 +25,7 @@ IMPLEMENTATION_LABELS = {
 }
 ACTION_LABELS = {"cycle.create": _l("Cycle created"), "cycle.update": _l("Cycle edited"),
                  "cycle.phase": _l("Phase moved"), "cycle.protocol": _l("Protocol published"),
-                 "proposal.review": _l("Proposal reviewed")}
+                 "proposal.review": _l("Proposal reviewed"), "resident.verify": _l("Residence verified")}
 
 ASSURANCE_LABELS = {"password": _l("a password"), "phone": _l("a phone confirmed by SMS"),
                     "eds": _l("an electronic digital signature (EDS)")}

@@ -305,3 +305,72 @@ def test_sign_out_everywhere_ends_sessions_and_revokes_tokens(app, client, make_
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     with app.app_context():
         assert db.session.scalar(select(func.count(ApiToken.id)).where(ApiToken.user_id == user_id)) == 0
+
+
+# --- (e) residence verified by staff and by the register ------------------------------------------
+
+def test_staff_verify_a_residents_home_from_the_page(app, client, make_user, staff):
+    resident_id, resident_iin = make_user(territory="751410000")
+    _, staff_iin = staff
+    login(client, staff_iin, lang="ru")
+    dashboard = client.get("/ru/staff/")
+    assert b"/ru/staff/residents" in dashboard.data  # the console links to the page
+    page = client.get("/ru/staff/residents")
+    response = client.post("/ru/staff/residents", data={
+        "csrf_token": csrf_token(page), "iin": resident_iin, "document": "id_card"})
+    assert response.status_code == 302
+    assert resident_iin not in client.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        user = db.session.get(User, resident_id)
+        assert (user.residence, user.residence_document) == ("verified", "id_card")
+        from app.models import AuditEntry
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "resident.verify"))
+        assert entry.object_id == resident_id and entry.after["residence"] == "verified"
+        assert resident_iin not in str(entry.before) + str(entry.after)
+
+
+def test_staff_of_another_territory_cannot_verify(app, client, make_user):
+    _, resident_iin = make_user(territory="751410000")  # Almaty
+    _, staff_iin = make_user(role="staff", territory="710000000")  # Astana
+    login(client, staff_iin, lang="kk")
+    page = client.get("/kk/staff/residents")
+    response = client.post("/kk/staff/residents", data={
+        "csrf_token": csrf_token(page), "iin": resident_iin, "document": "passport"})
+    assert response.status_code == 404
+    assert catalogue_translation("No resident with this IIN lives in your territory.", "kk") in \
+        response.get_data(as_text=True)
+
+
+def test_register_import_verifies_matching_accounts_and_stores_no_iin(app, runner, make_user, new_iin,
+                                                                      tmp_path):
+    here_id, here_iin = make_user(territory="751410000")
+    elsewhere_id, elsewhere_iin = make_user(territory="751710000")
+    later_iin = new_iin()
+    register = tmp_path / "register.csv"
+    register.write_text(f"iin,kato\n{here_iin},751410000\n{elsewhere_iin},751410000\n{later_iin},751410000\n")
+    result = runner.invoke(args=["residents", "import", str(register)])
+    assert result.exit_code == 0, result.output
+    assert "3 residents in the register; 1 accounts verified" in result.output
+    with app.app_context():
+        assert db.session.get(User, here_id).residence == "verified"
+        assert db.session.get(User, elsewhere_id).residence == "declared"  # listed at another home
+        from app.models import RegisteredResident
+        stored = " ".join(r.iin_hmac for r in db.session.scalars(select(RegisteredResident)))
+        assert here_iin not in stored and later_iin not in stored
+        user = accounts.register_resident(iin=later_iin, full_name="Later", territory_code="751410000",
+                                          password=PASSWORD, iin_key=app.config["IIN_HMAC_KEY"])
+        assert user.residence == "verified"  # registering where the register lists them
+        moved = db.session.get(User, elsewhere_id)
+        accounts.choose_home(moved, "751410000")
+        assert moved.residence == "verified"
+
+
+def test_register_import_with_a_bad_row_changes_nothing(app, runner, make_user, tmp_path):
+    user_id, iin = make_user(territory="751410000")
+    register = tmp_path / "register.csv"
+    register.write_text(f"iin,kato\n{iin},751410000\n123456789012,751410000\n{iin},999999999\n")
+    result = runner.invoke(args=["residents", "import", str(register)])
+    assert result.exit_code != 0 and "line 3" in result.output and "line 4" in result.output
+    assert "123456789012" not in result.output
+    with app.app_context():
+        assert db.session.get(User, user_id).residence == "declared"

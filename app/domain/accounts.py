@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
-from app.domain import records
+from app.domain import records, residence
 from app.domain.errors import N_, Conflict, FieldErrors, NotAllowed, NotFound, Np_, ValidationFailed
 from app.domain.iin import InvalidIIN, iin_digest, normalise, validate_adult_iin
 from app.extensions import db
@@ -130,6 +130,7 @@ def register_resident(*, iin, full_name, territory_code, password, iin_key, phon
                 password_hash=hash_password(password), phone=phone, email=email, locale=locale)
     db.session.add(user)
     db.session.flush()
+    residence.match_register(user)
     return user
 
 
@@ -269,5 +270,7 @@ def choose_home(user, territory_code):
         user.residence = Residence.DECLARED.value
         user.residence_verified_at = None
         user.residence_document = None
+        db.session.flush()
+        residence.match_register(user)  # the akimat's register may already list them there
     db.session.flush()
     return user

@@ -112,3 +112,14 @@ class ImplementationForm(FlaskForm):
     note = TextAreaField(_l("Note"), description=_l("Required for a cancellation: give the reason."),
                          validators=[Optional(), Length(max=MAX_NOTE)])
     submit = SubmitField(_l("Add the update"))
+
+
+class VerifyResidentForm(FlaskForm):
+    iin = StringField(_l("Resident's IIN"), validators=[DataRequired(message=_l("Enter your IIN."))],
+                      description=_l("From the document in front of you. It is only compared in a protected form "
+                                     "and never shown or stored."),
+                      render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 14})
+    document = RadioField(_l("Document you saw"), validate_choice=False, choices=[
+        SelectChoice("id_card", _l("Identity card")), SelectChoice("passport", _l("Passport")),
+        SelectChoice("address_certificate", _l("Certificate of registered address"))])
+    submit = SubmitField(_l("Mark the residence as verified"))

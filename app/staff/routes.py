@@ -1,14 +1,14 @@
 """The staff console: cycles the member manages, phase moves, the Expert Council's review."""
 import math
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app import notifications
-from app.domain import access, phases
+from app.domain import access, phases, residence
 from app.domain import audit as audit_domain
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
@@ -17,7 +17,7 @@ from app.domain.permissions import is_staff_of
 from app.form_values import local_input, parse_int, parse_local_datetime
 from app.labels import ACTION_LABELS, CATEGORY_LABELS
 from app.staff import bp
-from app.staff.forms import CycleForm, PhaseForm, ProtocolForm, ReviewForm
+from app.staff.forms import CycleForm, PhaseForm, ProtocolForm, ReviewForm, VerifyResidentForm
 from app.web import domain_action, submit
 
 AUDIT_PER_PAGE = 50
@@ -209,3 +209,15 @@ def audit():
                            pages=max(1, math.ceil(total / AUDIT_PER_PAGE)), action=action,
                            object_type=object_type, object_id=object_id,
                            territory=request.args.get("territory", ""), categories=CATEGORY_LABELS)
+
+
+@bp.route("/staff/residents", methods=["GET", "POST"])
+def verify_resident():
+    """A resident came in with a document: find them by IIN (hashed, never shown), verify."""
+    form = VerifyResidentForm()
+    done, status = submit(
+        form, lambda: residence.verify_by_staff(current_user, form.iin.data, form.document.data,
+                                                current_app.config["IIN_HMAC_KEY"]),
+        _("The resident's home is now verified."), lambda user: url_for("staff.verify_resident"))
+    form.iin.data = ""  # the IIN never travels back to the page
+    return done or (render_template("staff/residents.html", form=form), status)
