@@ -54,6 +54,7 @@ class Config:
     # rotating through a botnet still meets the overall limit).
     REGISTRATIONS_PER_ADDRESS = os.environ.get("REGISTRATIONS_PER_ADDRESS", "5 per hour")
     REGISTRATIONS_OVERALL = os.environ.get("REGISTRATIONS_OVERALL", "600 per hour")
+    PASSWORD_RESETS_PER_ADDRESS = os.environ.get("PASSWORD_RESETS_PER_ADDRESS", "10 per hour")
     EDS_CHALLENGES_PER_ADDRESS = os.environ.get("EDS_CHALLENGES_PER_ADDRESS", "30 per 10 minutes")
     EDS_CHALLENGES_OVERALL = os.environ.get("EDS_CHALLENGES_OVERALL", "3000 per 10 minutes")
     # The weakest identity a new cycle accepts (app/domain/assurance.py); staff may raise it.

@@ -11,6 +11,7 @@ from app.security import Throttle
 
 registrations_by_address = Throttle("REGISTRATIONS_PER_ADDRESS", "register-addr")
 registrations_overall = Throttle("REGISTRATIONS_OVERALL", "register-all")
+resets_by_address = Throttle("PASSWORD_RESETS_PER_ADDRESS", "reset-addr")
 
 
 def throttle():
@@ -20,6 +21,12 @@ def throttle():
     registrations_overall.check("all")
     registrations_by_address.hit(address)
     registrations_overall.hit("all")
+
+
+def throttle_resets():
+    address = request.remote_addr or "-"
+    resets_by_address.check(address)
+    resets_by_address.hit(address)
 
 
 def register_quietly(**values):

@@ -374,3 +374,65 @@ def test_register_import_with_a_bad_row_changes_nothing(app, runner, make_user, 
     assert "123456789012" not in result.output
     with app.app_context():
         assert db.session.get(User, user_id).residence == "declared"
+
+
+def test_change_password_needs_the_current_one_and_ends_other_sessions(app, client, make_user):
+    _, iin = make_user()
+    other = app.test_client()
+    login(other, iin)
+    login(client, iin, lang="ru")
+    assert b"/ru/account/password" in client.get("/ru/account").data
+    page = client.get("/ru/account/password")
+    wrong = client.post("/ru/account/password", data={"csrf_token": csrf_token(page), "current": "nope",
+                                                      "new": "a-fresh-long-phrase", "new2": "a-fresh-long-phrase"})
+    assert wrong.status_code == 422
+    assert catalogue_translation("The current password is incorrect.", "ru") in wrong.get_data(as_text=True)
+    done = client.post("/ru/account/password", data={"csrf_token": csrf_token(page), "current": PASSWORD,
+                                                     "new": "a-fresh-long-phrase", "new2": "a-fresh-long-phrase"})
+    assert done.status_code == 302
+    assert client.get("/ru/account").status_code == 200  # this browser stays signed in
+    assert other.get("/ru/account").status_code == 302  # the other session has ended
+    fresh = app.test_client()
+    page = fresh.get("/en/login")
+    assert fresh.post("/en/login", data={"csrf_token": csrf_token(page), "iin": iin,
+                                         "password": "a-fresh-long-phrase"}).status_code == 302
+
+
+def test_password_reset_link_works_once_and_the_answer_never_tells(app, client, make_user, new_iin):
+    _, iin = make_user(email="dana@example.kz", locale="ru")
+    page = client.get("/en/password/forgot")
+    assert b"/en/password/forgot" in client.get("/en/login").data
+    known = client.post("/en/password/forgot", data={"csrf_token": csrf_token(page), "iin": iin})
+    unknown = client.post("/en/password/forgot", data={"csrf_token": csrf_token(page), "iin": new_iin()})
+    assert known.status_code == unknown.status_code == 302
+    assert known.headers["Location"] == unknown.headers["Location"]
+    (mail,) = [m for m in app.extensions["outbox"] if m.recipients == ["dana@example.kz"]]
+    link = next(word for word in mail.body.split() if "/password/reset/" in word)
+    path = link[link.index("/ru/"):]
+    with app.app_context():
+        from app.models import PasswordReset
+        token = path.rsplit("/", 1)[1]
+        assert all(token not in r.token_hash for r in db.session.scalars(select(PasswordReset)))
+    form = client.get(path)
+    data = {"csrf_token": csrf_token(form), "new": "another-long-phrase", "new2": "another-long-phrase"}
+    assert client.post(path, data=data).status_code == 302
+    again = client.post(path, data=data)
+    assert again.status_code == 404
+    assert catalogue_translation("This password reset link has expired or was already used. Ask for a new one.",
+                                 "ru") in again.get_data(as_text=True)
+    fresh = app.test_client()
+    page = fresh.get("/en/login")
+    assert fresh.post("/en/login", data={"csrf_token": csrf_token(page), "iin": iin,
+                                         "password": "another-long-phrase"}).status_code == 302
+
+
+def test_password_reset_link_expires(app, make_user):
+    from datetime import datetime, timedelta, timezone
+    user_id, iin = make_user(email="a@example.kz")
+    with app.app_context():
+        start = datetime.now(timezone.utc)
+        _, token = accounts.request_password_reset(iin, app.config["IIN_HMAC_KEY"], now=start)
+        db.session.commit()
+        with pytest.raises(Exception) as refused:
+            accounts.reset_password(token, "yet-another-phrase", now=start + accounts.RESET_TTL + timedelta(seconds=1))
+        assert getattr(refused.value, "code", None) == "reset_link_invalid"

@@ -60,3 +60,33 @@ class HomeForm(FlaskForm):
     territory = SelectField(_l("Where you live"), validate_choice=False,
                             description=_l("The unit (city, district, rural district or village) of your home."))
     submit = SubmitField(_l("Save"))
+
+
+def _new_password(label):
+    return PasswordField(label, validators=[DataRequired(message=_l("Enter a password."))],
+                         description=lazy_ngettext("At least %(num)s character.", "At least %(num)s characters.",
+                                                   MIN_PASSWORD_LENGTH),
+                         render_kw={"autocomplete": "new-password", "maxlength": MAX_PASSWORD_LENGTH})
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), render_kw={"autocomplete": "current-password"})
+    new = _new_password(_l("New password"))
+    new2 = PasswordField(_l("Repeat the password"),
+                         validators=[EqualTo("new", message=_l("The passwords do not match."))],
+                         render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Change the password"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    iin = StringField(_l("IIN"), validators=[DataRequired(message=_l("Enter your IIN."))],
+                      render_kw={"inputmode": "numeric", "autocomplete": "username", "maxlength": 14})
+    submit = SubmitField(_l("Send a reset link"))
+
+
+class ResetPasswordForm(FlaskForm):
+    new = _new_password(_l("New password"))
+    new2 = PasswordField(_l("Repeat the password"),
+                         validators=[EqualTo("new", message=_l("The passwords do not match."))],
+                         render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Set the new password"))

@@ -4,9 +4,20 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
 
-from app import eds_signin, registration
+from app import eds_signin, notifications, registration
 from app.auth import bp
-from app.auth.forms import EdsDemoForm, EdsForm, HomeForm, LoginForm, LogoutEverywhereForm, LogoutForm, RegisterForm
+from app.auth.forms import (
+    ChangePasswordForm,
+    EdsDemoForm,
+    EdsForm,
+    ForgotPasswordForm,
+    HomeForm,
+    LoginForm,
+    LogoutEverywhereForm,
+    LogoutForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 from app.domain import accounts
 from app.domain.errors import DomainError, Throttled
 from app.extensions import db
@@ -189,6 +200,49 @@ def logout_everywhere():
         flash(_("You are logged out on every device, and your API tokens are revoked."), "info")
         return redirect(url_for("main.index"))
     return redirect(url_for("auth.account"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+
+    def change():
+        return accounts.change_password(user, form.current.data, form.new.data)
+
+    def stay_signed_in(changed):
+        login_user(changed)  # this browser keeps going; every other session and token has ended
+        return url_for("auth.account")
+
+    done, status = submit(form, change, _("Your password is changed. Other sessions are signed out."),
+                          stay_signed_in)
+    return done or (render_template("auth/password.html", form=form, has_password=bool(user.password_hash)),
+                    status)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        registration.throttle_resets()
+        user, token = accounts.request_password_reset(form.iin.data, current_app.config["IIN_HMAC_KEY"])
+        db.session.commit()
+        if user is not None:
+            notifications.send_password_reset(user, token)
+        # The same answer whether or not the IIN has an account with an email.
+        flash(_("If this IIN has an account with an email address, a link to set a new password has "
+                "been sent there. It works once, for one hour."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    form = ResetPasswordForm()
+    done, status = submit(form, lambda: accounts.reset_password(token, form.new.data),
+                          _("Your password is set. Log in with it."), lambda user: url_for("auth.login"))
+    return done or (render_template("auth/reset.html", form=form), status)
 
 
 @bp.route("/account")

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.domain import records, residence
 from app.domain.errors import N_, Conflict, FieldErrors, NotAllowed, NotFound, Np_, ValidationFailed
 from app.domain.iin import InvalidIIN, iin_digest, normalise, validate_adult_iin
 from app.extensions import db
-from app.models import ApiToken, Assurance, Residence, Role, Territory, User
+from app.models import ApiToken, Assurance, PasswordReset, Residence, Role, Territory, User
 
 MIN_PASSWORD_LENGTH = 10
 # argon2 hashes any length, but an unbounded password is a cheap denial of service.
@@ -273,4 +273,57 @@ def choose_home(user, territory_code):
         db.session.flush()
         residence.match_register(user)  # the akimat's register may already list them there
     db.session.flush()
+    return user
+
+
+# --- passwords ----------------------------------------------------------------------------------
+
+RESET_TTL = timedelta(hours=1)
+
+
+def change_password(user, current, new):
+    """Set a new password (checked against the rules); the current one is needed when the
+    account has one (an EDS-only account sets its first). Every other session and token ends."""
+    errors = FieldErrors()
+    if user.password_hash and not check_password(user, current or ""):
+        errors.add("current", N_("The current password is incorrect."))
+    check_password_rules(errors, new, field="new")
+    errors.raise_if_any()
+    user.password_hash = hash_password(new)
+    sign_out_everywhere(user)
+    return user
+
+
+def request_password_reset(iin, iin_key, now=None):
+    """A one-time reset token for the account of this IIN, or None (no account, disabled, or
+    no email to send it to): the caller answers the same either way."""
+    now = now or datetime.now(timezone.utc)
+    user = find_user_by_iin(iin, iin_key) if iin else None
+    if user is None or not user.is_active or not user.email:
+        return None, None
+    token = secrets.token_urlsafe(32)
+    db.session.add(PasswordReset(user=user, token_hash=_token_digest(token), created_at=now,
+                                 expires_at=now + RESET_TTL))
+    db.session.flush()
+    return user, token
+
+
+def reset_password(token, new, now=None):
+    """Use a reset token once (a single UPDATE decides a race) and set the new password."""
+    now = now or datetime.now(timezone.utc)
+    errors = FieldErrors()
+    check_password_rules(errors, new, field="new")
+    errors.raise_if_any()
+    digest = _token_digest(token or "")
+    row = db.session.scalar(select(PasswordReset).where(PasswordReset.token_hash == digest))
+    used = db.session.execute(
+        update(PasswordReset).where(PasswordReset.token_hash == digest, PasswordReset.used_at.is_(None),
+                                    PasswordReset.expires_at > now)
+        .values(used_at=now).execution_options(synchronize_session=False))
+    if row is None or used.rowcount != 1:
+        raise NotFound("reset_link_invalid", N_("This password reset link has expired or was already used. "
+                                                "Ask for a new one."))
+    user = row.user
+    user.password_hash = hash_password(new)
+    sign_out_everywhere(user)
     return user

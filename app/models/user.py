@@ -89,3 +89,18 @@ class ApiToken(db.Model):
     expires_at = mapped_column(UTCDateTime)
 
     user = relationship("User")
+
+
+class PasswordReset(db.Model):
+    """A one-time password-reset link: only its SHA-256 is stored; used once, then dead."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False)
+    used_at = mapped_column(UTCDateTime)
+
+    user = relationship("User")
