@@ -97,13 +97,18 @@ def territories(app):
 
 
 _iin_serial = iter(range(1, 10**6))  # one counter for the whole session: every test IIN differs
+_issued_iins = set()  # make_iin skips serials without a check digit, so two serials can give one IIN
 
 
 @pytest.fixture
 def new_iin():
     """new_iin(born=…) -> a valid adult IIN no other test has used."""
     def factory(born=date(1990, 5, 17)):
-        return make_iin(born, serial=f"{next(_iin_serial) % 10000:04d}")
+        while True:
+            iin = make_iin(born, serial=f"{next(_iin_serial) % 10000:04d}")
+            if iin not in _issued_iins:
+                _issued_iins.add(iin)
+                return iin
 
     return factory
 
