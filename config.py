@@ -61,10 +61,19 @@ class Config:
     # Per address only at a level a public service centre's shared connection does not reach.
     LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "300 per 15 minutes")
     BALLOTS_PER_ACCOUNT = os.environ.get("BALLOTS_PER_ACCOUNT", "30 per minute")
-    REGISTRATIONS_PER_ADDRESS = os.environ.get("REGISTRATIONS_PER_ADDRESS", "100 per hour")
     # Receipt checks (page and API) per client address: plenty for a service centre, too few to
     # trawl for codes (80 random bits each).
     RECEIPT_CHECKS_PER_ADDRESS = os.environ.get("RECEIPT_CHECKS_PER_ADDRESS", "60 per 10 minutes")
+    # Against account farming: per client address, and over the whole site (one address
+    # rotating through a botnet still meets the overall limit).
+    REGISTRATIONS_PER_ADDRESS = os.environ.get("REGISTRATIONS_PER_ADDRESS", "5 per hour")
+    REGISTRATIONS_OVERALL = os.environ.get("REGISTRATIONS_OVERALL", "600 per hour")
+    PASSWORD_RESETS_PER_ADDRESS = os.environ.get("PASSWORD_RESETS_PER_ADDRESS", "10 per hour")
+    EDS_CHALLENGES_PER_ADDRESS = os.environ.get("EDS_CHALLENGES_PER_ADDRESS", "30 per 10 minutes")
+    EDS_CHALLENGES_OVERALL = os.environ.get("EDS_CHALLENGES_OVERALL", "3000 per 10 minutes")
+    # The weakest identity a new cycle accepts (app/domain/assurance.py); staff may raise it.
+    DEFAULT_MIN_ASSURANCE_PROPOSE = os.environ.get("DEFAULT_MIN_ASSURANCE_PROPOSE", "password")
+    DEFAULT_MIN_ASSURANCE_VOTE = os.environ.get("DEFAULT_MIN_ASSURANCE_VOTE", "eds")
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
     # argon2id costs; unset means argon2-cffi's recommended profile (RFC 9106 low-memory).
     ARGON2_TIME_COST = None
@@ -109,6 +118,8 @@ class DevelopmentConfig(Config):
     EDS_DEMO = os.environ.get("EDS_DEMO", "1") == "1"
     MAIL_LOG_CONTENT = True  # a developer reads the demo's mail in the console
     PUBLIC_URL = os.environ.get("PUBLIC_URL") or "http://127.0.0.1:8000"
+    # `make run` works without NCALayer: demo accounts vote with their passwords.
+    DEFAULT_MIN_ASSURANCE_VOTE = os.environ.get("DEFAULT_MIN_ASSURANCE_VOTE", "password")
 
 
 class TestingConfig(DevelopmentConfig):

@@ -29,6 +29,10 @@ def create_app(config_class=None):
 
     configure_password_hashing(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"],
                                app.config["ARGON2_PARALLELISM"])
+    from app.domain import assurance
+
+    assurance.configure_defaults(propose=app.config["DEFAULT_MIN_ASSURANCE_PROPOSE"],
+                                 vote=app.config["DEFAULT_MIN_ASSURANCE_VOTE"])
     from app.extensions import babel, cache, csrf, db, limiter, login_manager, migrate
     from app.mail import init_mail
 

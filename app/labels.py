@@ -42,7 +42,8 @@ IMPLEMENTATION_LABELS = {
 ACTION_LABELS = {"cycle.create": _l("Cycle created"), "cycle.update": _l("Cycle edited"),
                  "cycle.phase": _l("Phase moved"), "cycle.protocol": _l("Protocol published"),
                  "proposal.review": _l("Proposal reviewed"),
-                 "proposal.deadline_reported": _l("Staff told a revision deadline passed")}
+                 "proposal.deadline_reported": _l("Staff told a revision deadline passed"),
+                 "resident.verify": _l("Residence verified")}
 # Shown above a staff text that has no version in the page's language: named in the page's
 # language, a whole sentence per language (no language name glued into a fragment).
 FALLBACK_NOTES = {
@@ -51,10 +52,15 @@ FALLBACK_NOTES = {
     "en": _l("There is no text in this language; it is shown in English."),
 }
 
+ASSURANCE_LABELS = {"password": _l("a password"), "phone": _l("a phone confirmed by SMS"),
+                    "eds": _l("an electronic digital signature (EDS)")}
+RESIDENCE_LABELS = {"declared": _l("declared"), "verified": _l("verified by the akimat")}
+
 
 def label_context():
     return {"CATEGORY_LABELS": CATEGORY_LABELS, "PHASE_LABELS": PHASE_LABELS, "STATUS_LABELS": STATUS_LABELS,
             "STATUS_BADGES": STATUS_BADGES, "STYLE_LABELS": STYLE_LABELS, "RULE_LABELS": RULE_LABELS,
             "ACTION_LABELS": ACTION_LABELS, "IMPLEMENTATION_LABELS": IMPLEMENTATION_LABELS,
             "LANGUAGE_NAMES": LANGUAGE_NAMES, "STYLE_EXPLANATIONS": STYLE_EXPLANATIONS,
-            "RULE_EXPLANATIONS": RULE_EXPLANATIONS}
+            "RULE_EXPLANATIONS": RULE_EXPLANATIONS,
+            "ASSURANCE_LABELS": ASSURANCE_LABELS, "RESIDENCE_LABELS": RESIDENCE_LABELS}

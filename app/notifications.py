@@ -140,3 +140,15 @@ def notify_phase_moved(cycle):
     if cycle.phase == "published":
         return notify_cycle_published(cycle)
     return 0
+
+
+def send_password_reset(user, token):
+    """The one-time link to set a new password (app.domain.accounts.request_password_reset)."""
+    lang = _locale(user)
+    link = _link(f"/{lang}/password/reset/{token}")
+    with force_locale(lang):
+        subject = _("Set a new password")
+        body = "\n\n".join([_("Someone (we hope you) asked to set a new Qatysu password for your account. "
+                               "The link works once, for one hour. If it was not you, ignore this email."),
+                             link])
+    return send_mail(user.email, subject, body)

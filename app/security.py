@@ -167,7 +167,6 @@ login_attempts_by_address = Throttle("LOGIN_ATTEMPTS_PER_ADDRESS", "login-addr")
 login_failures_by_iin_and_address = Throttle("LOGIN_FAILURES_PER_IIN_ADDRESS", "login-iin-addr")
 login_failures_by_iin = Throttle("LOGIN_FAILURES_PER_IIN", "login-iin")
 login_failures_under_attack = Throttle("LOGIN_FAILURES_PER_ADDRESS_UNDER_ATTACK", "login-iin-slow")
-registrations_by_address = Throttle("REGISTRATIONS_PER_ADDRESS", "register-addr")
 ballots_by_account = Throttle("BALLOTS_PER_ACCOUNT", "ballot", fail_open=True)
 receipt_checks_by_address = Throttle("RECEIPT_CHECKS_PER_ADDRESS", "receipt-addr")
 
@@ -217,8 +216,3 @@ def throttled_login(iin, password):
     return user
 
 
-def throttled_registration():
-    """Count one registration attempt from this address (raises Throttled, or Unavailable)."""
-    address = request.remote_addr or "-"
-    registrations_by_address.check(address)
-    registrations_by_address.hit(address)

@@ -11,7 +11,7 @@ from app import create_app
 from app.domain.iin import make_iin
 from app.extensions import db, limiter
 from config import TestingConfig
-from tests.helpers import KATO_DEMO, PASSWORD, PLAN, TITLES, AuthActions, ballot_choices, conclude_all, publish
+from tests.helpers import KATO_DEMO, PASSWORD, PLAN, TITLES, AuthActions, EdsPki, ballot_choices, conclude_all, publish
 
 _schema_ready = set()
 
@@ -291,3 +291,26 @@ def published_cycle(app, counted_cycle, staff):
         return ids
 
     return factory
+
+
+# --- EDS ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def eds_keys():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3)]
+
+
+@pytest.fixture
+def eds_pki(eds_keys):
+    """A trusted test PKI (tests.helpers.EdsPki)."""
+    return EdsPki(eds_keys)
+
+
+@pytest.fixture
+def eds_app(make_app, eds_pki, tmp_path):
+    """An app that trusts only eds_pki's root (no demo PKI, as in production)."""
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(eds_pki.roots_pem)
+    return make_app(EDS_DEMO=False, EDS_TRUSTED_ROOTS=str(roots))

@@ -158,3 +158,75 @@ def publish(app, ids, staff_id):
     with app.app_context():
         do_publish(db.session.get(Cycle, ids["cycle"]), db.session.get(User, staff_id))
         db.session.commit()
+
+
+# --- a small EDS PKI (root → intermediate → a resident's authentication certificate) -----------
+# The same shape as tests/test_eds.py's (which also builds every bad variant); copied here so no
+# test module imports another.
+
+def _eds_certificate(subject, key, issuer, issuer_key, *, ca):
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    now = datetime.now(timezone.utc)
+    flags = dict.fromkeys(("digital_signature", "content_commitment", "key_encipherment",
+                           "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign",
+                           "encipher_only", "decipher_only"), False)
+    flags.update({"key_cert_sign": True, "crl_sign": True} if ca
+                 else {"digital_signature": True, "key_encipherment": True})
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - timedelta(days=30)).not_valid_after(now + timedelta(days=300))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(**flags), critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    if issuer != subject:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    if not ca:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                                        critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+class EdsPki:
+    """A root and intermediate; `person(iin, name)` issues an authentication certificate and
+    `sign(challenge, person)` returns the base64 CMS NCALayer would."""
+
+    def __init__(self, keys):
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import Encoding
+        from cryptography.x509.oid import NameOID
+
+        self.keys = keys
+        root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TEST EDS ROOT")])
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TEST EDS AUTHORITY")])
+        self.root = _eds_certificate(root_name, keys[0], root_name, keys[0], ca=True)
+        self.intermediate = _eds_certificate(ca_name, keys[1], root_name, keys[0], ca=True)
+        self.roots_pem = self.root.public_bytes(Encoding.PEM)
+
+    def person(self, iin, full_name="ТЕСТОВ ТЕСТ ТЕСТОВИЧ"):
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        parts = full_name.split()
+        subject = x509.Name([x509.NameAttribute(oid, value) for oid, value in (
+            (NameOID.COMMON_NAME, " ".join(parts[:2])), (NameOID.SURNAME, parts[0]),
+            (NameOID.SERIAL_NUMBER, f"IIN{iin}"), (NameOID.COUNTRY_NAME, "KZ"),
+            (NameOID.GIVEN_NAME, " ".join(parts[2:]) or None)) if value])
+        return _eds_certificate(subject, self.keys[2], self.intermediate.subject, self.keys[1], ca=False)
+
+    def sign(self, challenge, certificate):
+        import base64
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
+        der = (pkcs7.PKCS7SignatureBuilder().set_data(challenge.encode())
+               .add_signer(certificate, self.keys[2], hashes.SHA256())
+               .add_certificate(self.intermediate)
+               .sign(Encoding.DER, [pkcs7.PKCS7Options.Binary]))
+        return base64.b64encode(der).decode("ascii")

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from app.domain.iin import check_digit, make_iin
 from app.extensions import db
 from app.models import User
-from tests.helpers import PASSWORD, csrf_token
+from tests.helpers import PASSWORD, csrf_token, login
 
 
 def user_count(app):
@@ -28,10 +28,11 @@ def register(new_iin):
     return post
 
 
-def test_register_logs_in_and_stores_no_iin(register, new_iin, app, client, territories):
+def test_register_creates_the_account_and_stores_no_iin(register, new_iin, app, client, territories):
     iin = new_iin()
     response = register(client, iin=iin)
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"].endswith("/en/login")
+    login(client, iin)
     page = client.get("/en/account")
     assert "Дана Ахметова".encode() in page.data
     assert iin.encode() not in page.data
@@ -71,13 +72,19 @@ def test_register_wrong_check_digit(register, app, client, territories):
     assert user_count(app) == 0
 
 
-def test_register_duplicate_iin(register, new_iin, app, client, territories):
+def test_register_answers_the_same_for_a_taken_iin_and_tells_the_holder(register, new_iin, app, client,
+                                                                          territories):
     iin = new_iin()
-    assert register(client, iin=iin).status_code == 302
-    client.post("/en/logout", data={"csrf_token": csrf_token(client.get("/en/"))})
-    response = register(client, iin=iin)
-    assert response.status_code == 422
-    assert b"already exists" in response.data
+    first = register(client, iin=iin, email="holder@example.kz")
+    first_page = client.get(first.headers["Location"]).get_data(as_text=True)
+    second = register(client, iin=iin, full_name="Someone Else", email="other@example.kz")
+    second_page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert (first.status_code, first.headers["Location"]) == (second.status_code, second.headers["Location"])
+    assert "If this IIN had no account" in first_page and "If this IIN had no account" in second_page
+    assert user_count(app) == 1
+    told = [m for m in app.extensions["outbox"] if m.recipients == ["holder@example.kz"]]
+    assert len(told) == 1 and "already has an account" in told[0].body
+    assert not any(m.recipients == ["other@example.kz"] for m in app.extensions["outbox"])
     assert user_count(app) == 1
 
 

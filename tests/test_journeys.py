@@ -127,9 +127,16 @@ def test_registration_from_sign_in_to_vote_also_returns_to_the_ballot(app, clien
     assert f'href="/ru/register?next=/ru/cycles/{cycle_id}/ballot"' in login_page
     url = f"/ru/register?next={ballot}"
     page = client.get(url)
-    done = client.post(url, data={"iin": new_iin(), "full_name": "Айгуль Нурланова", "territory": "751410000",
+    iin = new_iin()
+    done = client.post(url, data={"iin": iin, "full_name": "Айгуль Нурланова", "territory": "751410000",
                                   "password": PASSWORD, "password2": PASSWORD, "csrf_token": csrf_token(page)})
-    assert done.status_code == 302 and done.headers["Location"] == ballot
+    # Registration answers alike whether or not the IIN had an account: sign in next, and the
+    # sign-in still leads back to the ballot.
+    assert done.status_code == 302 and done.headers["Location"] == f"/ru/login?next={ballot}"
+    page = client.get(done.headers["Location"])
+    signed_in = client.post(done.headers["Location"],
+                            data={"iin": iin, "password": PASSWORD, "csrf_token": csrf_token(page)})
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == ballot
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])

@@ -29,6 +29,8 @@ def cycle_json(cycle, locale):
         "rule": cycle.rule, "min_voters": cycle.min_voters, "phase": cycle.phase,
         "schedule": {name: _iso(getattr(cycle, name)) for name in cycle_domain.SCHEDULE_FIELDS},
         "protocol_published_at": _iso(cycle.protocol_published_at),
+        "min_assurance": {"propose": cycle.min_assurance_propose, "vote": cycle.min_assurance_vote},
+        "residence_verified_to_vote": cycle.residence_verified_to_vote,
     }
 
 
@@ -64,6 +66,18 @@ def _i18n(body, name):
     return out
 
 
+def _assurance_values(body):
+    """`min_assurance` {propose, vote} and `residence_verified_to_vote`, as the body names them."""
+    values = {}
+    minimum = field(body, "min_assurance", dict) or {}
+    for action in ("propose", "vote"):
+        if action in minimum:
+            values[f"min_assurance_{action}"] = field(minimum, action, str)
+    if "residence_verified_to_vote" in body:
+        values["residence_verified_to_vote"] = field(body, "residence_verified_to_vote", bool)
+    return values
+
+
 def cycle_values(body, partial):
     """The domain's flat values from the API's nested body (only what the body names)."""
     values = {}
@@ -85,6 +99,7 @@ def cycle_values(body, partial):
             values["ballot_style"] = field(ballot, "style", str)
         if "max_choices" in ballot:
             values["max_choices"] = field(ballot, "max_choices", int)
+    values.update(_assurance_values(body))
     schedule = field(body, "schedule", dict)
     if schedule is not None:
         for name in cycle_domain.SCHEDULE_FIELDS:
@@ -154,6 +169,9 @@ _CATEGORIES = {"type": "array", "items": {"type": "string", "enum": list(cycle_d
 _BALLOT = {"type": "object", "properties": {
     "style": {"type": "string", "enum": list(cycle_domain.STYLES)},
     "max_choices": {"type": "integer", "nullable": True, "minimum": 1}}}
+_LEVEL = {"type": "string", "enum": ["password", "phone", "eds"]}
+_ASSURANCE = {"type": "object", "description": "the weakest identity level that may propose and vote",
+              "properties": {"propose": _LEVEL, "vote": _LEVEL}}
 _CYCLE_INPUT = {"type": "object", "properties": {
     "territory": {"type": "string", "pattern": "^[0-9]{9}$"}, "year": {"type": "integer"},
     "title": {"$ref": "#/components/schemas/I18nText"},
@@ -162,7 +180,8 @@ _CYCLE_INPUT = {"type": "object", "properties": {
     "max_project_cost": {"type": "integer", "minimum": 1, "description": "tenge"},
     "categories": _CATEGORIES, "ballot": _BALLOT,
     "rule": {"type": "string", "enum": list(cycle_domain.RULES)},
-    "min_voters": {"type": "integer", "minimum": 10}, "schedule": _SCHEDULE}}
+    "min_voters": {"type": "integer", "minimum": 10}, "schedule": _SCHEDULE,
+    "min_assurance": _ASSURANCE, "residence_verified_to_vote": {"type": "boolean"}}}
 _CYCLE_REF = {"$ref": "#/components/schemas/Cycle"}
 _ID = {"type": "object", "properties": {"id": {"type": "integer"}}}
 _PATH_ID = [{"name": "cycle_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
@@ -206,4 +225,5 @@ register_paths({
     "categories": _CATEGORIES, "ballot": _BALLOT, "rule": {"type": "string"},
     "min_voters": {"type": "integer"}, "phase": {"type": "string", "enum": [
         "draft", "proposals", "review", "voting", "closed", "published"]},
-    "schedule": _SCHEDULE, "protocol_published_at": {"type": "string", "format": "date-time", "nullable": True}}}})
+    "schedule": _SCHEDULE, "protocol_published_at": {"type": "string", "format": "date-time", "nullable": True},
+    "min_assurance": _ASSURANCE, "residence_verified_to_vote": {"type": "boolean"}}}})

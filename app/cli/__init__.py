@@ -23,6 +23,7 @@ EXTRACT_ARGS = ["extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_ngettext:1
 translate_cli = AppGroup("translate", help="Extract, update and compile the message catalogues.")
 territories_cli = AppGroup("territories", help="Administrative-territorial units (KATO).")
 users_cli = AppGroup("users", help="Staff and administrator accounts.")
+residents_cli = AppGroup("residents", help="The akimat's register of residents.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 cycles_cli = AppGroup("cycles", help="Budget cycles: reminders for the staff.")
 
@@ -102,6 +103,26 @@ def territories_import(csv_file):
     click.echo(f"{created} units created, {updated} updated")
 
 
+@residents_cli.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+def residents_import(csv_file):
+    """Import the akimat's register of residents (columns iin,kato; all or nothing). IINs are
+    hashed on import and never stored; matching accounts become verified residents."""
+    from app.domain.residence import ImportFailed as RegisterImportFailed
+    from app.domain.residence import import_register
+
+    text = Path(csv_file).read_text(encoding="utf-8-sig")
+    try:
+        rows, verified = import_register(text, current_app.config["IIN_HMAC_KEY"])
+    except RegisterImportFailed as error:
+        db.session.rollback()
+        for line, problem in error.problems[:200]:
+            click.echo(f"line {line}: {problem}", err=True)
+        raise click.ClickException(f"nothing imported: {len(error.problems)} problems in {csv_file}")
+    db.session.commit()
+    click.echo(f"{rows} residents in the register; {verified} accounts verified")
+
+
 @users_cli.command("create-staff")
 @click.option("--iin", required=True)
 @click.option("--name", "full_name", required=True)
@@ -156,5 +177,5 @@ def cycles_notify_due():
 
 
 def register_commands(app):
-    for group in (translate_cli, territories_cli, users_cli, demo_cli, cycles_cli):
+    for group in (translate_cli, territories_cli, users_cli, residents_cli, demo_cli, cycles_cli):
         app.cli.add_command(group)

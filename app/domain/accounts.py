@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
-from app.domain import records
-from app.domain.errors import N_, Conflict, FieldErrors, NotFound, Np_
+from app.domain import records, residence
+from app.domain.errors import N_, Conflict, FieldErrors, NotAllowed, NotFound, Np_, ValidationFailed
 from app.domain.iin import InvalidIIN, iin_digest, normalise, validate_adult_iin
 from app.extensions import db
-from app.models import ApiToken, Role, Territory, User
+from app.models import ApiToken, Assurance, PasswordReset, Residence, Role, Territory, User
 
 MIN_PASSWORD_LENGTH = 10
 # argon2 hashes any length, but an unbounded password is a cheap denial of service.
@@ -75,6 +75,15 @@ def check_password_rules(errors, password, field="password"):
         errors.add(field, Np_("The password must have at most %(n)s character.",
                                 "The password must have at most %(n)s characters."),
                    n=MAX_PASSWORD_LENGTH)
+    elif _is_common(password):
+        errors.add(field, N_("This password is among the most common ones and is easy to guess. "
+                             "Choose another."))
+
+
+def _is_common(password):
+    from app.domain.common_passwords import is_common
+
+    return is_common(password)
 
 
 def find_territory(code):
@@ -121,6 +130,7 @@ def register_resident(*, iin, full_name, territory_code, password, iin_key, phon
                 password_hash=hash_password(password), phone=phone, email=email, locale=locale)
     db.session.add(user)
     db.session.flush()
+    residence.match_register(user)
     return user
 
 
@@ -190,4 +200,130 @@ def get_user(user_id):
     user = records.get(User, user_id)
     if user is None:
         raise NotFound("user_not_found", N_("No such account."))
+    return user
+
+
+def revoke_tokens(user):
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)
+                       .execution_options(synchronize_session=False))
+
+
+def sign_out_everywhere(user):
+    """End every session (their cookies carry the old session_version) and every API token."""
+    user.session_version = (user.session_version or 0) + 1
+    revoke_tokens(user)
+    db.session.flush()
+
+
+# --- electronic digital signature -----------------------------------------------------------
+
+def display_name(certificate_name):
+    """NCA writes names in capitals: "ТЕСТОВ ТЕСТ ТЕСТОВИЧ" → "Тестов Тест Тестович"."""
+    return " ".join(part.capitalize() if "-" not in part else
+                    "-".join(p.capitalize() for p in part.split("-"))
+                    for part in certificate_name.split())[:MAX_NAME_LENGTH]
+
+
+def sign_in_with_eds(identity, iin_key):
+    """The account of the certificate's IIN, created on first sign-in; returns (user, created).
+
+    The name comes from the certificate, never typed. An account that existed with a weaker
+    identity (anyone could have registered someone else's IIN with a password) is taken over by
+    the proven holder: its password, sessions and tokens stop working, and its home becomes a
+    declaration again. A new account has no home until the resident chooses it (choose_home)."""
+    digest = iin_digest(identity.iin, iin_key)
+    user = db.session.scalar(select(User).where(User.iin_hmac == digest))
+    name = display_name(identity.full_name)
+    if user is None:
+        user = User(iin_hmac=digest, full_name=name, territory=None, role=Role.RESIDENT.value,
+                    password_hash="", assurance=Assurance.EDS.value,
+                    residence=Residence.DECLARED.value)
+        db.session.add(user)
+        db.session.flush()
+        return user, True
+    if not user.is_active:
+        raise NotAllowed("account_disabled", N_("This account is disabled."))
+    if user.assurance != Assurance.EDS.value:
+        user.password_hash = ""
+        sign_out_everywhere(user)
+        if user.residence != Residence.VERIFIED.value:
+            user.residence = Residence.DECLARED.value
+        user.assurance = Assurance.EDS.value
+    user.full_name = name
+    db.session.flush()
+    return user, False
+
+
+def needs_home(user):
+    return user is not None and not user.is_staff and user.territory_id is None
+
+
+def choose_home(user, territory_code):
+    """Declare where the resident lives. Moving home is a new declaration: a verified residence
+    goes back to declared. A ballot already cast stays in its cycle, and the ballot's unique
+    (cycle, voter) constraint keeps a moved resident from voting there again."""
+    territory = find_territory(territory_code)
+    if territory is None:
+        raise ValidationFailed({"territory": [(N_("Choose the unit where you live."), {})]})
+    if user.territory_id != territory.id:
+        user.territory = territory
+        user.residence = Residence.DECLARED.value
+        user.residence_verified_at = None
+        user.residence_document = None
+        db.session.flush()
+        residence.match_register(user)  # the akimat's register may already list them there
+    db.session.flush()
+    return user
+
+
+# --- passwords ----------------------------------------------------------------------------------
+
+RESET_TTL = timedelta(hours=1)
+
+
+def change_password(user, current, new):
+    """Set a new password (checked against the rules); the current one is needed when the
+    account has one (an EDS-only account sets its first). Every other session and token ends."""
+    errors = FieldErrors()
+    if user.password_hash and not check_password(user, current or ""):
+        errors.add("current", N_("The current password is incorrect."))
+    check_password_rules(errors, new, field="new")
+    errors.raise_if_any()
+    user.password_hash = hash_password(new)
+    sign_out_everywhere(user)
+    return user
+
+
+def request_password_reset(iin, iin_key, now=None):
+    """A one-time reset token for the account of this IIN, or None (no account, disabled, or
+    no email to send it to): the caller answers the same either way."""
+    now = now or datetime.now(timezone.utc)
+    user = find_user_by_iin(iin, iin_key) if iin else None
+    if user is None or not user.is_active or not user.email:
+        return None, None
+    token = secrets.token_urlsafe(32)
+    db.session.add(PasswordReset(user=user, token_hash=_token_digest(token), created_at=now,
+                                 expires_at=now + RESET_TTL))
+    db.session.flush()
+    return user, token
+
+
+def reset_password(token, new, now=None):
+    """Use a reset token once (a single UPDATE decides a race) and set the new password."""
+    now = now or datetime.now(timezone.utc)
+    errors = FieldErrors()
+    check_password_rules(errors, new, field="new")
+    errors.raise_if_any()
+    digest = _token_digest(token or "")
+    row = db.session.scalar(select(PasswordReset).where(PasswordReset.token_hash == digest))
+    used = db.session.execute(
+        update(PasswordReset).where(PasswordReset.token_hash == digest, PasswordReset.used_at.is_(None),
+                                    PasswordReset.expires_at > now)
+        .values(used_at=now).execution_options(synchronize_session=False))
+    if row is None or used.rowcount != 1:
+        raise NotFound("reset_link_invalid", N_("This password reset link has expired or was already used. "
+                                                "Ask for a new one."))
+    user = row.user
+    user.password_hash = hash_password(new)
+    sign_out_everywhere(user)
     return user

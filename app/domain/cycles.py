@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from app.domain import audit, lifecycle, phases, records
+from app.domain import assurance, audit, lifecycle, phases, records
 from app.domain.errors import N_, FieldErrors, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_staff_of
 from app.extensions import db
@@ -20,7 +20,8 @@ TEXT_FIELDS = tuple(f"title_{lang}" for lang in LANGUAGES) + tuple(f"description
 SCHEDULE_FIELDS = ("proposals_open", "proposals_close", "voting_open", "voting_close")
 # Rules of the vote and the count: frozen once voting opens.
 SETTINGS_FIELDS = ("year", "budget", "max_project_cost", "categories", "ballot_style", "max_choices",
-                   "rule", "min_voters")
+                   "rule", "min_voters", "min_assurance_propose", "min_assurance_vote",
+                   "residence_verified_to_vote")
 ALL_FIELDS = TEXT_FIELDS + SCHEDULE_FIELDS + SETTINGS_FIELDS
 CATEGORIES = tuple(c.value for c in Category)
 STYLES = tuple(s.value for s in BallotStyle)
@@ -85,6 +86,7 @@ def _validate(values):
         errors.add("min_voters", N_("The minimum number of voters is at least %(n)s."), n=NATIONAL_MIN_VOTERS)
     elif min_voters > MAX_MIN_VOTERS:
         errors.add("min_voters", N_("The minimum number of voters is at most %(n)s."), n=MAX_MIN_VOTERS)
+    assurance.check_cycle_values(errors, values)
     previous = None
     for name in SCHEDULE_FIELDS:
         moment = values.get(name)
@@ -116,7 +118,7 @@ def _normalise(values):
 def defaults():
     return {"categories": list(CATEGORIES), "ballot_style": BallotStyle.APPROVAL.value, "max_choices": 3,
             "rule": CountingRule.GREEDY.value, "min_voters": NATIONAL_MIN_VOTERS,
-            "year": datetime.now(timezone.utc).year}
+            "year": datetime.now(timezone.utc).year, **assurance.defaults()}
 
 
 def create_cycle(actor, territory, values):

@@ -19,6 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 
 from app.domain import audit, phases, records, texts
+from app.domain.assurance import require_assurance
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_resident_of, require_staff_of
 from app.extensions import db
@@ -240,6 +241,7 @@ def require_can_submit(user, cycle):
     """The cycle takes proposals, and the user is a resident of its territory."""
     phases.require(cycle, "submit_proposal")
     require_resident_of(user, cycle.territory)
+    require_assurance(user, cycle, "propose")
 
 
 def submit_proposal(author, cycle, values, photos=(), upload_dir=None, language="kk"):

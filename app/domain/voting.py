@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import phases, records
+from app.domain.assurance import require_assurance
 from app.domain.errors import N_, Conflict, DomainError, NotAllowed, NotFound, Np_
 from app.domain.permissions import is_resident_of, require_resident_of
 from app.extensions import db
@@ -104,23 +105,24 @@ def require_voting_open(cycle):
 
 
 def require_can_vote(voter, cycle):
-    """A resident of the cycle's territory (or of a unit inside it), while voting is open.
+    """A resident of the cycle's territory (or of a unit inside it), while voting is open, as
+    sure of who they are as the cycle demands (assurance.require_assurance).
 
     Each refusal says why in words a voter can act on; a resident of another unit is told both
     units (names as {lang: text}, put in the page's language where the message is shown)."""
     require_voting_open(cycle)
-    if is_resident_of(voter, cycle.territory):
-        return
-    if voter is not None and getattr(voter, "is_authenticated", True):
-        if voter.is_staff:
-            raise NotAllowed("not_resident_of_territory",
-                             N_("Staff accounts do not vote. Sign in with your resident account to vote."))
-        if voter.territory is not None:
-            raise NotAllowed("not_resident_of_territory",
-                             N_("Only residents of %(cycle_unit)s can vote in this cycle. "
-                                "Your account is registered in %(your_unit)s."),
-                             cycle_unit=cycle.territory.names, your_unit=voter.territory.names)
-    require_resident_of(voter, cycle.territory)
+    if not is_resident_of(voter, cycle.territory):
+        if voter is not None and getattr(voter, "is_authenticated", True):
+            if voter.is_staff:
+                raise NotAllowed("not_resident_of_territory",
+                                 N_("Staff accounts do not vote. Sign in with your resident account to vote."))
+            if voter.territory is not None:
+                raise NotAllowed("not_resident_of_territory",
+                                 N_("Only residents of %(cycle_unit)s can vote in this cycle. "
+                                    "Your account is registered in %(your_unit)s."),
+                                 cycle_unit=cycle.territory.names, your_unit=voter.territory.names)
+        require_resident_of(voter, cycle.territory)
+    require_assurance(voter, cycle, "vote")
 
 
 def check_choice(voter, cycle, proposal_ids):

@@ -5,13 +5,14 @@ from app.models.conclusion import Conclusion, Decision, ImplementationStatus, Im
 from app.models.cycle import BallotStyle, Category, CountingRule, Cycle, Phase, PhaseChange
 from app.models.eds import EdsChallenge
 from app.models.proposal import Proposal, ProposalPhoto, ProposalStatus
+from app.models.residence import RegisteredResident
 from app.models.result import ProposalResult
 from app.models.territory import Territory, TerritoryLevel
-from app.models.user import ApiToken, Role, User
+from app.models.user import ASSURANCE_ORDER, ApiToken, Assurance, PasswordReset, Residence, Role, User
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Ballot", "BallotItem", "BallotStyle", "Category", "Conclusion",
-    "CountingRule", "Cycle", "Decision", "EdsChallenge", "ImplementationStatus",
-    "ImplementationUpdate", "Phase", "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult",
-    "ProposalStatus", "Role", "Territory", "TerritoryLevel", "User",
+    "ASSURANCE_ORDER", "ApiToken", "Assurance", "AuditEntry", "Ballot", "BallotItem", "BallotStyle",
+    "Category", "Conclusion", "CountingRule", "Cycle", "Decision", "EdsChallenge", "ImplementationStatus",
+    "ImplementationUpdate", "PasswordReset", "Phase", "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult",
+    "ProposalStatus", "RegisteredResident", "Residence", "Role", "Territory", "TerritoryLevel", "User",
 ]

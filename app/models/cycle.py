@@ -1,7 +1,8 @@
 """Budget cycles: one year's participatory-budget round in one territorial unit."""
 import enum
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -78,6 +79,14 @@ class Cycle(db.Model):
     published_at = mapped_column(UTCDateTime)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     results_digest: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of published data
+    # The weakest identity (see models.user.Assurance) allowed to propose and to vote, and
+    # whether a voter's home must be verified rather than declared.
+    min_assurance_propose: Mapped[str] = mapped_column(String(10), default="password",
+                                                       server_default="password")
+    min_assurance_vote: Mapped[str] = mapped_column(String(10), default="password",
+                                                    server_default="password")
+    residence_verified_to_vote: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                             server_default=sa_false())
 
     territory = relationship("Territory")
     created_by = relationship("User", foreign_keys=[created_by_id])

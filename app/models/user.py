@@ -15,6 +15,22 @@ class Role(str, enum.Enum):
     ADMIN = "admin"
 
 
+class Assurance(str, enum.Enum):
+    """How sure we are of who holds the account, weakest first."""
+
+    PASSWORD = "password"  # an IIN typed into a form
+    PHONE = "phone"  # and a phone confirmed by a one-time SMS code
+    EDS = "eds"  # signed in with an NCA RK authentication certificate carrying the IIN
+
+
+ASSURANCE_ORDER = tuple(a.value for a in Assurance)
+
+
+class Residence(str, enum.Enum):
+    DECLARED = "declared"  # the resident chose their home unit
+    VERIFIED = "verified"  # staff saw a document, or the akimat's register lists them there
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user"
 
@@ -23,9 +39,10 @@ class User(UserMixin, db.Model):
     iin_hmac: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     # Home unit for a resident; the unit a staff member administers (with all units inside).
-    territory_id: Mapped[int] = mapped_column(ForeignKey("territory.id"), index=True)
+    # None only between a first EDS sign-in and the resident choosing their home.
+    territory_id: Mapped[int | None] = mapped_column(ForeignKey("territory.id"), index=True)
     role: Mapped[str] = mapped_column(String(10), default=Role.RESIDENT.value)
-    password_hash: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))  # "" for EDS-only accounts
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str] = mapped_column(String(2), default="kk")
@@ -33,6 +50,12 @@ class User(UserMixin, db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow)
     # Changes on password change and logout-everywhere; part of the Flask-Login id.
     session_version: Mapped[int] = mapped_column(default=1)
+    assurance: Mapped[str] = mapped_column(String(10), default=Assurance.PASSWORD.value,
+                                           server_default=Assurance.PASSWORD.value)
+    residence: Mapped[str] = mapped_column(String(10), default=Residence.DECLARED.value,
+                                           server_default=Residence.DECLARED.value)
+    residence_verified_at = mapped_column(UTCDateTime)
+    residence_document: Mapped[str | None] = mapped_column(String(20))  # how it was verified
 
     territory = relationship("Territory")
 
@@ -64,5 +87,20 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     expires_at = mapped_column(UTCDateTime)
+
+    user = relationship("User")
+
+
+class PasswordReset(db.Model):
+    """A one-time password-reset link: only its SHA-256 is stored; used once, then dead."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False)
+    used_at = mapped_column(UTCDateTime)
 
     user = relationship("User")

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, DateTimeLocalInput, ListWidget
 
 from app.domain.conclusions import MAX_JUSTIFICATION, MAX_NOTE
-from app.labels import CATEGORY_LABELS, RULE_LABELS, STYLE_LABELS
+from app.labels import ASSURANCE_LABELS, CATEGORY_LABELS, RULE_LABELS, STYLE_LABELS
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -53,6 +53,13 @@ class CycleForm(FlaskForm):
                        choices=[SelectChoice(k, v) for k, v in RULE_LABELS.items()])
     min_voters = StringField(_l("Minimum number of voters per project"), render_kw={"inputmode": "numeric"},
                              description=_l("At least 10 by national rules; some cities use 50."))
+    min_assurance_propose = SelectField(_l("Identity needed to propose"), validate_choice=False,
+                                        choices=[SelectChoice(k, v) for k, v in ASSURANCE_LABELS.items()])
+    min_assurance_vote = SelectField(_l("Identity needed to vote"), validate_choice=False,
+                                     choices=[SelectChoice(k, v) for k, v in ASSURANCE_LABELS.items()],
+                                     description=_l("An electronic digital signature (EDS) is the only "
+                                                    "level that fake accounts cannot reach."))
+    residence_verified_to_vote = BooleanField(_l("Only residents whose home the akimat has verified may vote"))
     proposals_open = LocalDateTimeField(_l("Proposals open"))
     proposals_close = LocalDateTimeField(_l("Proposals close"))
     voting_open = LocalDateTimeField(_l("Voting opens"))
@@ -117,3 +124,14 @@ class ImplementationForm(FlaskForm):
     note_en = TextAreaField(_l("Note in English"), render_kw={"lang": "en"},
                             validators=[Optional(), Length(max=MAX_NOTE)])
     submit = SubmitField(_l("Add the update"))
+
+
+class VerifyResidentForm(FlaskForm):
+    iin = StringField(_l("Resident's IIN"), validators=[DataRequired(message=_l("Enter your IIN."))],
+                      description=_l("From the document in front of you. It is only compared in a protected form "
+                                     "and never shown or stored."),
+                      render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 14})
+    document = RadioField(_l("Document you saw"), validate_choice=False, choices=[
+        SelectChoice("id_card", _l("Identity card")), SelectChoice("passport", _l("Passport")),
+        SelectChoice("address_certificate", _l("Certificate of registered address"))])
+    submit = SubmitField(_l("Mark the residence as verified"))

@@ -2,14 +2,14 @@
 import math
 from datetime import datetime, timezone
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app import notifications
-from app.domain import access, console, lifecycle, phases, publication, texts
+from app.domain import access, console, lifecycle, phases, publication, residence, texts
 from app.domain import audit as audit_domain
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
@@ -19,7 +19,7 @@ from app.form_values import local_input, parse_int, parse_local_datetime
 from app.labels import ACTION_LABELS, CATEGORY_LABELS, PHASE_LABELS
 from app.languages import LANGUAGE_NAMES, LANGUAGES
 from app.staff import bp
-from app.staff.forms import CycleForm, PhaseForm, ProtocolForm, ReviewForm
+from app.staff.forms import CycleForm, PhaseForm, ProtocolForm, ReviewForm, VerifyResidentForm
 from app.web import domain_action, submit
 
 AUDIT_PER_PAGE = 50
@@ -64,6 +64,10 @@ def _cycle_values(form):
     values["categories"] = list(form.categories.data or [])
     values["ballot_style"] = form.ballot_style.data
     values["rule"] = form.rule.data
+    for action in ("propose", "vote"):  # a form without the field keeps the cycle's (or default) level
+        if getattr(form, f"min_assurance_{action}").data:
+            values[f"min_assurance_{action}"] = getattr(form, f"min_assurance_{action}").data
+    values["residence_verified_to_vote"] = bool(form.residence_verified_to_vote.data)
     for name in cycle_domain.SCHEDULE_FIELDS:
         values[name] = parse_local_datetime(getattr(form, name).data)
     return values
@@ -77,6 +81,9 @@ def _fill(form, cycle):
         getattr(form, name).data = "" if value is None else str(value)
     form.categories.data = list(cycle.categories or [])
     form.ballot_style.data, form.rule.data = cycle.ballot_style, cycle.rule
+    form.min_assurance_propose.data = cycle.min_assurance_propose
+    form.min_assurance_vote.data = cycle.min_assurance_vote
+    form.residence_verified_to_vote.data = cycle.residence_verified_to_vote
     for name in cycle_domain.SCHEDULE_FIELDS:
         getattr(form, name).data = local_input(getattr(cycle, name))
 
@@ -96,6 +103,8 @@ def new_cycle():
         form.year.data, form.min_voters.data = str(defaults["year"]), str(defaults["min_voters"])
         form.max_choices.data, form.categories.data = str(defaults["max_choices"]), defaults["categories"]
         form.ballot_style.data, form.rule.data = defaults["ballot_style"], defaults["rule"]
+        form.min_assurance_propose.data = defaults["min_assurance_propose"]
+        form.min_assurance_vote.data = defaults["min_assurance_vote"]
         form.territory.data = current_user.territory.code
     done, status = submit(
         form, lambda: cycle_domain.create_cycle(current_user, cycle_domain.find_territory(form.territory.data),
@@ -218,3 +227,15 @@ def audit():
                            pages=max(1, math.ceil(total / AUDIT_PER_PAGE)), action=action,
                            object_type=object_type, object_id=object_id,
                            territory=request.args.get("territory", ""), categories=CATEGORY_LABELS)
+
+
+@bp.route("/staff/residents", methods=["GET", "POST"])
+def verify_resident():
+    """A resident came in with a document: find them by IIN (hashed, never shown), verify."""
+    form = VerifyResidentForm()
+    done, status = submit(
+        form, lambda: residence.verify_by_staff(current_user, form.iin.data, form.document.data,
+                                                current_app.config["IIN_HMAC_KEY"]),
+        _("The resident's home is now verified."), lambda user: url_for("staff.verify_resident"))
+    form.iin.data = ""  # the IIN never travels back to the page
+    return done or (render_template("staff/residents.html", form=form), status)
