@@ -225,7 +225,8 @@ def main():
         base_lat = [lat for status, _, lat in baseline if status == 200]
         vote_lat = [o[4] for o in outcomes if o[2] == 200]
         print()
-        print(f"{'endpoint':34} {'requests':>8} {'ok':>6} {'other':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+        print(f"{'endpoint':34} {'requests':>8} {'ok':>6} {'other':>6} {'req/s':>8} "
+              f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         for label, results, latencies, wall in (
                 ("baseline POST /bench/insert", baseline, base_lat, base_wall),
                 ("PUT /cycles/<id>/ballot", outcomes, vote_lat, vote_wall)):
@@ -257,7 +258,8 @@ def verify(db_url, cycle_id, proposal_ids, outcomes):
 
     problems = []
     with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        rows = conn.execute("SELECT b.voter_id, b.receipt, array_remove(array_agg(i.proposal_id ORDER BY i.proposal_id), NULL) "
+        rows = conn.execute("SELECT b.voter_id, b.receipt, "
+                            "array_remove(array_agg(i.proposal_id ORDER BY i.proposal_id), NULL) "
                             "FROM ballot b LEFT JOIN ballot_item i ON i.ballot_id = b.id "
                             "WHERE b.cycle_id = %s GROUP BY b.id", (cycle_id,)).fetchall()
         per_proposal = dict(conn.execute("SELECT i.proposal_id, count(*) FROM ballot_item i JOIN ballot b "

@@ -116,7 +116,8 @@ def test_openapi_describes_every_api_route(app, client):
     routed = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api.") and rule.rule.startswith("/api/v1"):
-            path = rule.rule[len("/api/v1"):].replace("<int:", "{").replace("<id:", "{").replace("<", "{").replace(">", "}")
+            path = rule.rule[len("/api/v1"):].replace("<int:", "{").replace("<id:", "{")
+            path = path.replace("<", "{").replace(">", "}")
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 routed.add((path, method.lower()))
     assert routed == described

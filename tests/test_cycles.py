@@ -198,7 +198,8 @@ def test_settings_locked_error_on_the_edit_page_is_translated(app, tclient, make
     page = tclient.get(f"/{lang}/staff/cycles/{cycle_id}/edit")
     assert page.status_code == 200
     data = form_data(page, budget="100000000", max_project_cost="30000000", rule="mes",
-                     categories=["greening", "parks", "sports", "playgrounds", "lighting", "sidewalks", "yards", "other"],
+                     categories=["greening", "parks", "sports", "playgrounds", "lighting", "sidewalks", "yards",
+                                 "other"],
                      title_kk="Алматы ХҚБ 2026", title_ru="БНУ Алматы 2026", title_en="Almaty PB 2026")
     data.pop("territory")
     response = tclient.post(f"/{lang}/staff/cycles/{cycle_id}/edit", data=data)
@@ -315,7 +316,8 @@ def test_every_page_renders_in_every_language_on_the_demo(app, client):
         own_id = db.session.get(Cycle, almaty).proposals[0].id
     public = ["/{lang}/", "/{lang}/cycles", f"/{{lang}}/cycles/{almaty}", f"/{{lang}}/cycles/{aytey}?status=rejected",
               f"/{{lang}}/proposals/{proposal_id}", f"/{{lang}}/cycles/{aytey}/protocol"]
-    resident = [f"/{{lang}}/proposals/{own_id}/edit", f"/{{lang}}/cycles/{almaty}/proposals/new", "/{lang}/my/proposals"]
+    resident = [f"/{{lang}}/proposals/{own_id}/edit", f"/{{lang}}/cycles/{almaty}/proposals/new",
+                "/{lang}/my/proposals"]
     staff = ["/{lang}/staff/", f"/{{lang}}/staff/cycles/{aytey}", f"/{{lang}}/staff/cycles/{aytey}/edit",
              "/{lang}/staff/cycles/new", f"/{{lang}}/cycles/{aytey}/protocol"]
     for lang in ("kk", "ru", "en"):

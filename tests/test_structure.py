@@ -40,7 +40,8 @@ def _import_graph():
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
-                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parts + ([base] if base else []))
                 for alias in node.names:
                     candidate = f"{base}.{alias.name}"
                     targets.add(candidate if candidate in modules else base)

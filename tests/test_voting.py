@@ -213,7 +213,8 @@ def test_ballot_page_approval_cast_receipt_and_change(app, client, auth, approva
     assert b"<script>" not in page.data  # CSP: only the external ballot.js
     response = client.post(f"/ru/cycles/{cycle_id}/ballot", data={
         "csrf_token": csrf_token(page), "proposals": [str(p1), str(p3)], "action": "cast"})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/ru/cycles/{cycle_id}/ballot/receipt")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/ru/cycles/{cycle_id}/ballot/receipt")
     receipt_page = client.get(f"/ru/cycles/{cycle_id}/ballot/receipt")
     ((_, receipt, items, _),) = stored(app, cycle_id)
     assert items == [p1, p3] and receipt.encode() in receipt_page.data

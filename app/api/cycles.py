@@ -78,6 +78,17 @@ def _assurance_values(body):
     return values
 
 
+def _ballot_values(body):
+    values = {}
+    ballot = field(body, "ballot", dict)
+    if ballot is not None:
+        if "style" in ballot:
+            values["ballot_style"] = field(ballot, "style", str)
+        if "max_choices" in ballot:
+            values["max_choices"] = field(ballot, "max_choices", int)
+    return values
+
+
 def cycle_values(body, partial):
     """The domain's flat values from the API's nested body (only what the body names)."""
     values = {}
@@ -93,12 +104,7 @@ def cycle_values(body, partial):
         values["categories"] = categories
     if "rule" in body:
         values["rule"] = field(body, "rule", str)
-    ballot = field(body, "ballot", dict)
-    if ballot is not None:
-        if "style" in ballot:
-            values["ballot_style"] = field(ballot, "style", str)
-        if "max_choices" in ballot:
-            values["max_choices"] = field(ballot, "max_choices", int)
+    values.update(_ballot_values(body))
     values.update(_assurance_values(body))
     schedule = field(body, "schedule", dict)
     if schedule is not None:
@@ -201,7 +207,8 @@ register_paths({
                  "responses": {"201": {"description": "Created", **_json(_ID)},
                                **_error_responses(400, 401, 403, 404, 422)}}},
     "/cycles/{cycle_id}": {
-        "get": {"summary": "One cycle", "parameters": _PATH_ID, "responses": {"200": {"description": "The cycle", **_json(_CYCLE_REF)},
+        "get": {"summary": "One cycle", "parameters": _PATH_ID,
+                "responses": {"200": {"description": "The cycle", **_json(_CYCLE_REF)},
                                                       **_error_responses(404)}},
         "patch": {"summary": "Edit a cycle (staff). Ballot and counting settings are frozen from voting on.",
                   "parameters": _PATH_ID,

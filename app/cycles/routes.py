@@ -177,7 +177,8 @@ def protocol(cycle_id):
     if not access.protocol_visible_to(_viewer(), cycle):
         abort(404)
     listed = [p for p in cycle.proposals if p.status != "withdrawn"]
-    return render_template("cycles/protocol.html", cycle=cycle, proposals=listed, draft=cycle.protocol_published_at is None)
+    return render_template("cycles/protocol.html", cycle=cycle, proposals=listed,
+                           draft=cycle.protocol_published_at is None)
 
 
 @bp.route("/proposals/<id:proposal_id>/photos/<filename>")

@@ -39,6 +39,16 @@ def _is_int(value):
 def _validate(values):
     """Check a complete set of cycle values; raises ValidationFailed naming every bad field."""
     errors = FieldErrors()
+    _check_texts(errors, values)
+    _check_money(errors, values)
+    _check_ballot(errors, values)
+    assurance.check_cycle_values(errors, values)
+    _check_schedule(errors, values)
+    errors.raise_if_any()
+
+
+def _check_texts(errors, values):
+    """Titles in the state languages (English optional) and descriptions, within their lengths."""
     for lang in LANGUAGES:
         title = values.get(f"title_{lang}")
         if title is None and lang not in STATE_LANGUAGES:
@@ -53,7 +63,11 @@ def _validate(values):
         if not isinstance(description, str):
             errors.add(f"description_{lang}", N_("This field has the wrong type."))
         elif len(description) > MAX_DESCRIPTION:
-            errors.add(f"description_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_DESCRIPTION)
+            errors.add(f"description_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."),
+                       n=MAX_DESCRIPTION)
+
+
+def _check_money(errors, values):
     year = values.get("year")
     if not _is_int(year) or not 2000 <= year <= 2100:
         errors.add("year", N_("Enter a year between 2000 and 2100."))
@@ -65,6 +79,10 @@ def _validate(values):
         errors.add("max_project_cost", N_("Enter the cost cap as a positive whole number of tenge."))
     elif _is_int(budget) and cap > budget:
         errors.add("max_project_cost", N_("The cost cap per project cannot exceed the budget."))
+
+
+def _check_ballot(errors, values):
+    """Categories, ballot style (and its number of choices), counting rule, minimum of voters."""
     categories = values.get("categories")
     if (not isinstance(categories, (list, tuple)) or not categories
             or any(c not in CATEGORIES for c in categories)):
@@ -86,7 +104,9 @@ def _validate(values):
         errors.add("min_voters", N_("The minimum number of voters is at least %(n)s."), n=NATIONAL_MIN_VOTERS)
     elif min_voters > MAX_MIN_VOTERS:
         errors.add("min_voters", N_("The minimum number of voters is at most %(n)s."), n=MAX_MIN_VOTERS)
-    assurance.check_cycle_values(errors, values)
+
+
+def _check_schedule(errors, values):
     previous = None
     for name in SCHEDULE_FIELDS:
         moment = values.get(name)
@@ -96,9 +116,9 @@ def _validate(values):
             errors.add(name, N_("Enter a valid date and time."))
             continue
         if previous is not None and moment < previous:
-            errors.add(name, N_("The schedule must run in order: proposals open, proposals close, voting opens, voting closes."))
+            errors.add(name, N_("The schedule must run in order: proposals open, proposals close, "
+                                "voting opens, voting closes."))
         previous = moment
-    errors.raise_if_any()
 
 
 def _normalise(values):

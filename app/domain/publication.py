@@ -98,7 +98,9 @@ def _cycle_id_of(session, obj):
     if isinstance(obj, Cycle):
         return obj.id
     if isinstance(obj, (Proposal, ProposalResult, Ballot)):
-        return obj.cycle_id if obj.cycle_id is not None else getattr(obj.cycle if hasattr(obj, "cycle") else None, "id", None)
+        if obj.cycle_id is not None:
+            return obj.cycle_id
+        return getattr(getattr(obj, "cycle", None), "id", None)
     if isinstance(obj, (Conclusion, ImplementationUpdate)):
         proposal = obj.proposal or (session.get(Proposal, obj.proposal_id) if obj.proposal_id else None)
         return proposal.cycle_id if proposal is not None else None
