@@ -84,13 +84,29 @@ LOGIN_WORDS = {lang: {"login": ui_text(lang, "Log in"), "logout": ui_text(lang, 
 
 # --- Latin script on kk and ru pages ------------------------------------------------------
 
+def _open_data_codes():
+    """The codes results.csv writes (categories, statuses, decisions, booleans, languages): the
+    page that documents its columns names them as they appear in the file."""
+    from app.models import Category, Decision, ImplementationStatus, ProposalStatus
+
+    codes = {"true", "false", "kk", "ru", "en", "not", "in", "id", "proposals"}  # and the path /proposals/<n>
+    for enum in (Category, Decision, ImplementationStatus, ProposalStatus):
+        for member in enum:
+            codes.update(member.value.split("_"))
+    return codes
+
+
+_CODES = _open_data_codes()
+
+
 # Words that stay in Latin script in every language: the product's and formats' names, codes.
 LATIN_ALLOWED = {
     "Qatysu", "Q",                              # the product's name, and its logo's letter
     "KATO", "CSV", "PDF", "JSON", "API", "URL", "Atom", "RSS", "SHA", "UTF",  # codes, formats
     "Pabulib",                                  # the open data format's name
     "IBAN", "BIN",
-}
+    "NCALayer", "Excel", "LibreOffice", "BOM", "Python",  # programs' and a byte mark's names
+} | _CODES
 # Stripped before looking for words: addresses, e-mails, file names (results.csv, ballots.pb),
 # and codes that mix letters and digits (SHA-256 digests, receipt codes, document numbers).
 _NOT_WORDS = re.compile(r"https?://\S+|\S+@\S+\.\w+|[\w.-]+\.(?:csv|pb|pdf|json|atom|xml|kz)\b"
@@ -108,6 +124,7 @@ _VISIBLE_TEXT_JS = """() => {
     const el = node.parentElement;
     if (!el || !node.nodeValue.trim()) continue;
     if (el.closest('script, style, noscript, template')) continue;
+    if (el.closest('code, pre, kbd, samp')) continue;  // code is read by computers, not prose
     if (!el.checkVisibility({visibilityProperty: true})) continue;
     const marked = el.closest('[lang]');
     if (marked && marked.lang.slice(0, 2) !== pageLang) continue;

@@ -226,8 +226,8 @@ def login(demo_server):
         labels = LOGIN_WORDS[lang]
         page.goto(f"/{lang}/")
         page.get_by_role("link", name=labels["login"], exact=True).first.click()
-        page.get_by_label(labels["iin"]).fill(demo_server.iin(name))
-        page.get_by_label(labels["password"]).fill(DEMO_PASSWORD)
+        page.get_by_label(labels["iin"], exact=True).fill(demo_server.iin(name))
+        page.get_by_label(labels["password"], exact=True).fill(DEMO_PASSWORD)
         page.get_by_role("button", name=labels["login"], exact=True).click()
         expect(page.get_by_role("button", name=labels["logout"])).to_be_visible()
 

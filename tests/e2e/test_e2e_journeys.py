@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 
-import pytest
 from browser_checks import ROOT, assert_accessible, assert_no_horizontal_scroll, ui_text
 from playwright.sync_api import expect
 
@@ -88,11 +87,6 @@ def test_resident_logs_in_from_the_home_page(page, login, demo_server, shots):
     page.screenshot(path=shots / "resident-logged-in-kk-390.png", full_page=True)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "issue 12, item 1: no page links to a ballot — the home card of the cycle in voting and the "
-    "cycle's page (/kk/cycles/2) have no 'Дауыс беру' (Vote) link or button; the ballot is "
-    "reachable only by typing /kk/cycles/2/ballot, and nothing on home or the cycle page says "
-    "'you voted' with a link to the receipt"))
 def test_resident_votes_from_the_home_page(page, login, demo_server, shots):
     # Асель Нурланова lives in Aytey village, inside the demo's cycle in voting (single choice).
     login(page, "Асель Нурланова", "kk")
@@ -119,8 +113,19 @@ def test_resident_votes_from_the_home_page(page, login, demo_server, shots):
 
     # Back on the home page and the cycle's page: "you voted", with the way to the receipt.
     page.get_by_role("link", name=ui_text("kk", "Home"), exact=True).first.click()
-    see_ballot = ui_text("kk", "See my ballot")
-    expect(page.get_by_role("link", name=see_ballot), "home: 'you voted' → receipt").to_be_visible()
+    expect(page.get_by_text(ui_text("kk", "You voted")).first, "home: 'you voted'").to_be_visible()
+    see_receipt = ui_text("kk", "See your receipt")
+    expect(page.get_by_role("link", name=see_receipt).first, "home: 'you voted' → receipt").to_be_visible()
     page.get_by_role("link", name=re.compile("Әйтей")).first.click()
-    page.get_by_role("link", name=see_ballot).click()
+    page.get_by_role("link", name=see_receipt).first.click()
     expect(page.locator("#receipt")).to_have_text(code)
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+
+    # The receipt page leads to the public check of the code: stored, not yet counted.
+    page.get_by_role("link", name=ui_text("kk", "Check this code")).click()
+    expect(page.get_by_role("heading", level=2)).to_have_text(ui_text("kk", "This ballot is stored"))
+    expect(page.get_by_text(ui_text("kk", "Not known yet: this is shown once the results are published.")))\
+        .to_be_visible()
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
