@@ -52,25 +52,11 @@ def needs_justification(decision, result):
 
 
 def _clean_justification(errors, justification):
-    if justification is None:
-        justification = {}
-    if not isinstance(justification, dict):
+    """{kk, ru, en} justification texts; only a dict by language is accepted here."""
+    if justification is not None and not isinstance(justification, dict):
         errors.add("justification", N_("The justification must give texts by language (kk, ru, en)."))
         return {}
-    cleaned = {}
-    for lang in LANGUAGES:
-        text = justification.get(lang)
-        if text is None:
-            text = ""
-        if not isinstance(text, str):
-            errors.add(f"justification_{lang}", N_("This field has the wrong type."))
-            continue
-        text = text.strip()
-        if len(text) > MAX_JUSTIFICATION:
-            errors.add(f"justification_{lang}", Np_("At most %(n)s character.", "At most %(n)s characters."),
-                       n=MAX_JUSTIFICATION)
-        cleaned[lang] = text
-    return cleaned
+    return texts.clean_texts(errors, "justification", justification, MAX_JUSTIFICATION)
 
 
 def _read_document(document):

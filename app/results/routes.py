@@ -2,7 +2,6 @@
 from itertools import groupby
 
 from flask import abort, current_app, render_template, send_file
-from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -11,7 +10,7 @@ from app.domain import access, open_data, records
 from app.domain import conclusions as conclusions_domain
 from app.domain.permissions import is_staff_of
 from app.extensions import db
-from app.languages import LANG_PREFIX, LANGUAGE_NAMES
+from app.languages import LANG_PREFIX
 from app.models import Cycle, Phase, Proposal, Territory
 from app.results import bp
 from app.results.chart import bar_chart
@@ -44,21 +43,17 @@ def index():
 
 def _results_context(cycle):
     proposals = open_data.counted_proposals(cycle)
-    lang = str(get_locale())
     user = _user()
     items = []
     for p in proposals:
-        c = p.conclusion
-        text, used = open_data.localized_justification(c, lang) if c else ("", lang)
-        items.append({"proposal": p, "result": p.result, "conclusion": c, "justification": text,
-                      "justification_lang": used, "fallback": bool(text) and used != lang,
+        items.append({"proposal": p, "result": p.result, "conclusion": p.conclusion,
                       "updates": open_data.implementation_list(p),
                       "can_track": access.allowed(conclusions_domain.require_can_track, user, p)})
     turnout = None
     if cycle.voters_count is not None and cycle.territory.population:
         turnout = cycle.voters_count / cycle.territory.population
     return {"cycle": cycle, "items": items, "chart": bar_chart(proposals, cycle.min_voters),
-            "turnout": turnout, "language_name": LANGUAGE_NAMES.get,
+            "turnout": turnout,
             "published": access.results_access(user, cycle) == "public",
             "approved": sum(1 for i in items if i["conclusion"] and i["conclusion"].decision == "approved"),
             "is_staff": is_staff_of(user, cycle.territory)}
