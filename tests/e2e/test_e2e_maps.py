@@ -12,11 +12,20 @@ ALMATY_BOX = (43.05, 76.70, 43.42, 77.20)      # app/demo/kato_demo.csv, min_lat
 AYTEY_EN = "Aytey rural district"
 
 
+def _csp_refusals(page):
+    """Console messages of the page's CSP refusing something (Leaflet must work under it)."""
+    refused = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return refused
+
+
 def _tiles_were_blocked(context):
     return any("tile.openstreetmap.org" in url for url in context.blocked_requests)
 
 
 def test_resident_marks_the_place_on_the_proposal_form(page, context, login, demo_server, shots):
+    refused = _csp_refusals(page)
     login(page, "Дана Ахметова", "en")
     page.get_by_role("link", name=re.compile("Almaty participatory budget")).first.click()
     page.get_by_role("link", name="Propose a project").first.click()
@@ -78,9 +87,11 @@ def test_resident_marks_the_place_on_the_proposal_form(page, context, login, dem
     point = next(f for f in collection["features"] if f["id"] == proposal_id)["geometry"]["coordinates"]
     assert point == [round(lon, 6), round(lat, 6)]
     assert _tiles_were_blocked(context), "the map never asked the tile server for tiles"
+    assert not refused, refused
 
 
 def test_cycle_map_and_its_list_by_mouse_and_keyboard(page, context, demo_server, shots):
+    refused = _csp_refusals(page)
     page.goto("/en/")
     page.get_by_role("link", name=re.compile(AYTEY_EN)).first.click()
     expect(page.get_by_role("heading", name="Proposals on the map")).to_be_visible()
@@ -121,6 +132,7 @@ def test_cycle_map_and_its_list_by_mouse_and_keyboard(page, context, demo_server
     expect(places).to_have_count(1)
     expect(markers).to_have_count(1)
     assert _tiles_were_blocked(context), "the map never asked the tile server for tiles"
+    assert not refused, refused
 
 
 def test_results_map_marks_approved_and_selected_projects(page, demo_server):
