@@ -98,6 +98,13 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "noreply@qatysu.kz")
 
+    # Map tiles (app/maps.py): an XYZ URL template ({z}/{x}/{y}, optionally {s} and {r}) and the
+    # attribution its licence asks for (HTML; empty: OpenStreetMap's, in the page's language).
+    # An akimat may point it at its own tile server; the CSP allows that host for images only.
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
+    MAP_MAX_ZOOM = int(os.environ.get("MAP_MAX_ZOOM", "19"))
+
     # EDS sign-in: a PEM bundle of NCA RK's root certificates (see app/domain/eds.py).
     EDS_TRUSTED_ROOTS = os.environ.get("EDS_TRUSTED_ROOTS")
     # The throwaway demo PKI of app/demo/eds.py; production refuses to start with it on.

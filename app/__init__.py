@@ -19,7 +19,7 @@ def create_app(config_class=None):
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    from app import i18n, security
+    from app import i18n, maps, security
     from app.domain.accounts import configure_password_hashing
     from app.domain.publication import install_freeze_guard
     from app.web import IdConverter
@@ -44,6 +44,7 @@ def create_app(config_class=None):
     limiter.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    maps.init_app(app)  # before security: the CSP names the tile server
     security.init_app(app)
     init_mail(app)
 

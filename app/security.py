@@ -21,6 +21,14 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
        "frame-ancestors 'none'")
 
 
+def content_security_policy(tile_origin=None):
+    """The site's CSP; a map tile server elsewhere (app.maps, MAP_TILE_URL) is allowed for
+    images only."""
+    if not tile_origin:
+        return CSP
+    return CSP.replace("img-src 'self' data:;", f"img-src 'self' data: {tile_origin};")
+
+
 def init_app(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
@@ -39,10 +47,12 @@ def init_app(app):
             return error_response(400, "bad_request",
                                   _("The request contains characters that are not allowed."))
 
+    csp = content_security_policy(app.config.get("MAP_TILE_ORIGIN"))
+
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Content-Security-Policy", csp)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")

@@ -1,6 +1,8 @@
 """Proposals and their review: /cycles/<id>/proposals, /proposals/<id>, /proposals/<id>/review.
 
 Vote counts are not shown here: the voting and results work adds them where the phase allows."""
+import json
+
 from flask import current_app, g, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -11,8 +13,8 @@ from app.api.common import ApiError, field, i18n_field, json_body, optional_toke
 from app.api.cycles import _moment
 from app.api.openapi import I18N, I18N_FIELD_NOTE, _error_responses, _json, register_paths
 from app.domain import cycles as cycle_domain
+from app.domain import maps, texts
 from app.domain import proposals as proposal_domain
-from app.domain import texts
 from app.extensions import db
 from app.languages import LANGUAGES
 from app.models import ProposalStatus
@@ -68,6 +70,18 @@ def list_proposals(cycle_id):
         cycle, category=request.args.get("category") or None, status=request.args.get("status") or None,
         q=request.args.get("q") or None, page=page, per_page=1000)
     return [proposal_summary(p) for p in items]
+
+
+@bp.get("/cycles/<id:cycle_id>/proposals.geojson")
+@optional_token
+def proposals_geojson(cycle_id):
+    cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
+    collection = maps.feature_collection(cycle, category=request.args.get("category") or None,
+                                         status=request.args.get("status") or None,
+                                         q=request.args.get("q") or None)
+    # RFC 7946 §12: the GeoJSON media type, so QGIS and browsers know what they hold.
+    return current_app.response_class(json.dumps(collection, ensure_ascii=False),
+                                      mimetype="application/geo+json")
 
 
 @bp.post("/cycles/<id:cycle_id>/proposals")
@@ -131,7 +145,39 @@ _PROPOSAL = {"type": "object", "properties": {
         "revision_deadline": {"type": "string", "format": "date-time", "nullable": True}}},
     "photos": {"type": "array", "items": {"type": "string"}}}}
 
+_FEATURE = {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+    "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "integer"},
+    "geometry": {"type": "object", "required": ["type", "coordinates"], "properties": {
+        "type": {"type": "string", "enum": ["Point"]},
+        "coordinates": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"},
+                        "description": "[longitude, latitude], WGS 84 degrees (RFC 7946 §3.1.1)"}}},
+    "properties": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"}, "category": _CATEGORY,
+        "status": {"type": "string", "enum": STATUSES}, "cost": {"type": "integer"},
+        "address": {"type": "string"},
+        "votes": {"type": "integer", "nullable": True, "description": "only once published"},
+        "eligible": {"type": "boolean", "nullable": True, "description": "only once published"},
+        "selected": {"type": "boolean", "description": "only once published"},
+        "decision": {"type": "string", "nullable": True, "enum": ["approved", "not_approved", None],
+                     "description": "the akimat's conclusion; only once published"},
+        "implementation": {"type": "string", "nullable": True, "enum": [
+            "planned", "procurement", "works", "completed", "cancelled", None],
+            "description": "the latest implementation update; only once published"}}}}}
+_FEATURE_COLLECTION = {"type": "object", "required": ["type", "features"], "properties": {
+    "type": {"type": "string", "enum": ["FeatureCollection"]},
+    "features": {"type": "array", "items": {"$ref": "#/components/schemas/ProposalFeature"}}}}
+
 register_paths({
+    "/cycles/{cycle_id}/proposals.geojson": {
+        "get": {"summary": "A cycle's proposals that have a place, as RFC 7946 GeoJSON (votes, "
+                           "selection and decisions only once the results are published)",
+                "parameters": _CYCLE_ID + [
+                    {"name": "category", "in": "query", "schema": _CATEGORY},
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUSES}},
+                    {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "search text"}],
+                "responses": {"200": {"description": "A GeoJSON FeatureCollection", "content": {
+                    "application/geo+json": {"schema": {"$ref": "#/components/schemas/ProposalFeatureCollection"}}}},
+                    **_error_responses(404)}}},
     "/cycles/{cycle_id}/proposals": {
         "get": {"summary": "A cycle's proposals (withdrawn ones are not listed)", "parameters": _CYCLE_ID + [
             {"name": "category", "in": "query", "schema": _CATEGORY},
@@ -173,4 +219,5 @@ register_paths({
                  "responses": {"200": {"description": "The proposal", **_json(
                      {"$ref": "#/components/schemas/Proposal"})},
                      **_error_responses(400, 401, 403, 404, 409, 422)}}},
-}, {"ProposalSummary": _SUMMARY, "Proposal": _PROPOSAL})
+}, {"ProposalSummary": _SUMMARY, "Proposal": _PROPOSAL, "ProposalFeature": _FEATURE,
+    "ProposalFeatureCollection": _FEATURE_COLLECTION})

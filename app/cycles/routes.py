@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from app import notifications
 from app.cycles import bp
 from app.cycles.forms import ProposalForm, WithdrawForm
-from app.domain import access, open_data
+from app.domain import access, maps, open_data
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
 from app.domain import voting as voting_domain
@@ -71,10 +71,12 @@ def cycle(cycle_id):
     items, total = proposal_domain.search_proposals(cycle, category=category, status=status, q=q,
                                                     page=page, per_page=PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
+    places = maps.located_proposals(cycle, category=category, status=status, q=q)
     viewer = _viewer()
     box = voting_box(viewer, cycle)
     results_seen_as = access.results_access(viewer, cycle)
     return render_template("cycles/cycle.html", cycle=cycle, proposals=items, total=total, page=page,
+                           places=places,
                            pages=pages, category=category, status=status, q=q or "",
                            propose=access.ask(proposal_domain.require_can_submit, viewer, cycle),
                            box=box, show_voting=box.ballot is not None or results_seen_as not in ("public", "staff"),

@@ -8,6 +8,7 @@ the file) and stored under random names in an upload directory the caller passes
 """
 import html
 import io
+import math
 import os
 import secrets
 import warnings
@@ -18,7 +19,7 @@ from markdown_it import MarkdownIt
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 
-from app.domain import audit, phases, records, texts
+from app.domain import audit, phases, records, territories, texts
 from app.domain.assurance import require_assurance
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_resident_of, require_staff_of
@@ -222,17 +223,36 @@ def _validate(errors, cycle, values):
     elif len(address.strip()) > MAX_ADDRESS:
         errors.add("address", Np_("At most %(n)s character.", "At most %(n)s characters."), n=MAX_ADDRESS)
     clean["address"] = address.strip()
+    _validate_place(errors, cycle, values, clean)
+    return clean
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _validate_place(errors, cycle, values, clean):
+    """Latitude and longitude: both or neither, in range, and inside the cycle's territory
+    where its bounding box is known (app.domain.territories.bounding_box)."""
     lat, lon = values.get("latitude"), values.get("longitude")
+    clean["latitude"] = float(lat) if _is_number(lat) else None
+    clean["longitude"] = float(lon) if _is_number(lon) else None
     if (lat is None) != (lon is None):
         errors.add("latitude", N_("Give both latitude and longitude, or neither."))
-    elif lat is not None:
-        if not isinstance(lat, (int, float)) or isinstance(lat, bool) or not -90 <= lat <= 90:
-            errors.add("latitude", N_("The latitude must be between -90 and 90."))
-        if not isinstance(lon, (int, float)) or isinstance(lon, bool) or not -180 <= lon <= 180:
-            errors.add("longitude", N_("The longitude must be between -180 and 180."))
-    clean["latitude"] = float(lat) if isinstance(lat, (int, float)) and not isinstance(lat, bool) else None
-    clean["longitude"] = float(lon) if isinstance(lon, (int, float)) and not isinstance(lon, bool) else None
-    return clean
+        return
+    if lat is None:
+        return
+    lat_ok = _is_number(lat) and -90 <= lat <= 90
+    lon_ok = _is_number(lon) and -180 <= lon <= 180
+    if not lat_ok:
+        errors.add("latitude", N_("The latitude must be between -90 and 90."))
+    if not lon_ok:
+        errors.add("longitude", N_("The longitude must be between -180 and 180."))
+    if lat_ok and lon_ok:
+        unit, box = territories.bounding_box(cycle.territory)
+        if box is not None and not territories.box_contains(box, lat, lon):
+            errors.add("latitude", N_("This place is outside %(unit)s: choose a place inside it."),
+                       unit=unit.names)
 
 
 # --- residents -------------------------------------------------------------------------------
@@ -420,8 +440,9 @@ def get_proposal(proposal_id, viewer=None):
     raise NotFound("proposal_not_found", N_("There is no such proposal."))
 
 
-def search_proposals(cycle, category=None, status=None, q=None, page=1, per_page=20):
-    """(proposals on the page, total) of a cycle's public proposals, filtered."""
+def public_query(cycle, category=None, status=None, q=None):
+    """The query of a cycle's public proposals (withdrawn ones are not listed), filtered: one
+    rule for the list, the map and the GeoJSON."""
     query = select(Proposal).where(Proposal.cycle_id == cycle.id,
                                    Proposal.status != ProposalStatus.WITHDRAWN.value)
     if category:
@@ -433,6 +454,12 @@ def search_proposals(cycle, category=None, status=None, q=None, page=1, per_page
         query = query.where(or_(Proposal.title.ilike(pattern, escape="\\"),
                                 Proposal.address.ilike(pattern, escape="\\"),
                                 Proposal.description.ilike(pattern, escape="\\")))
+    return query
+
+
+def search_proposals(cycle, category=None, status=None, q=None, page=1, per_page=20):
+    """(proposals on the page, total) of a cycle's public proposals, filtered."""
+    query = public_query(cycle, category, status, q)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page = min(max(1, page), MAX_PAGE)
     items = db.session.scalars(query.order_by(Proposal.id).offset((page - 1) * per_page).limit(per_page)).all()

@@ -1,6 +1,13 @@
-"""Territories: the KATO import and questions of who lives inside what."""
+"""Territories: the KATO import, questions of who lives inside what, and where a unit lies.
+
+The import reads `code,parent,level,name_kk,name_ru,name_en` and, optionally, a bounding box per
+unit in four more columns `min_lat,min_lon,max_lat,max_lon` (WGS 84 degrees). A file without
+those columns leaves the boxes already stored as they are; in a file with them, a row whose four
+cells are empty has no box (the box is unknown, and proposals' places there are not checked).
+"""
 import csv
 import io
+import math
 
 from sqlalchemy import select
 
@@ -9,6 +16,7 @@ from app.extensions import db
 from app.models import Territory, TerritoryLevel
 
 COLUMNS = ("code", "parent", "level", "name_kk", "name_ru", "name_en")
+BOX_COLUMNS = ("min_lat", "min_lon", "max_lat", "max_lon")
 LEVELS = {level.value for level in TerritoryLevel}
 
 
@@ -23,26 +31,19 @@ class ImportFailed(DomainError):
 def parse_kato_csv(text):
     """(rows, problems) of the import format; problems are (line number, message), 1-based."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    header = reader.fieldnames or []
+    with_box = any(c in header for c in BOX_COLUMNS)
+    expected = COLUMNS + (BOX_COLUMNS if with_box else ())
+    missing = [c for c in expected if c not in header]
     if missing:
         raise ImportFailed([(1, f"missing columns: {', '.join(missing)}")])
     rows, problems, seen = [], [], {}
     for line, raw in enumerate(reader, start=2):
-        row = {k: (raw.get(k) or "").strip() for k in COLUMNS}
+        row = {k: (raw.get(k) or "").strip() for k in expected}
         if None in raw:
             problems.append((line, "too many fields"))
             continue
-        code, parent = row["code"], row["parent"]
-        if len(code) != 9 or not code.isdigit():
-            problems.append((line, f"code {code!r} is not 9 digits"))
-        elif code in seen:
-            problems.append((line, f"code {code} repeats line {seen[code]}"))
-        else:
-            seen[code] = line
-        if parent and (len(parent) != 9 or not parent.isdigit()):
-            problems.append((line, f"parent {parent!r} is not 9 digits"))
-        if parent and parent == code:
-            problems.append((line, "a unit cannot be its own parent"))
+        _check_codes(row, line, problems, seen)
         if row["level"] not in LEVELS:
             problems.append((line, f"level {row['level']!r} is not one of {', '.join(sorted(LEVELS))}"))
         for name in ("name_kk", "name_ru", "name_en"):
@@ -50,8 +51,50 @@ def parse_kato_csv(text):
                 problems.append((line, f"{name} is empty"))
             elif len(row[name]) > 200:
                 problems.append((line, f"{name} is longer than 200 characters"))
+        if with_box:
+            row["box"] = _parse_box(row, line, problems)
         rows.append((line, row))
     return rows, problems
+
+
+def _check_codes(row, line, problems, seen):
+    code, parent = row["code"], row["parent"]
+    if len(code) != 9 or not code.isdigit():
+        problems.append((line, f"code {code!r} is not 9 digits"))
+    elif code in seen:
+        problems.append((line, f"code {code} repeats line {seen[code]}"))
+    else:
+        seen[code] = line
+    if parent and (len(parent) != 9 or not parent.isdigit()):
+        problems.append((line, f"parent {parent!r} is not 9 digits"))
+    if parent and parent == code:
+        problems.append((line, "a unit cannot be its own parent"))
+
+
+def _parse_box(row, line, problems):
+    """The row's (min_lat, min_lon, max_lat, max_lon), None for four empty cells; a problem
+    is noted for anything else."""
+    cells = [row[c] for c in BOX_COLUMNS]
+    if not any(cells):
+        return None
+    if not all(cells):
+        problems.append((line, "give all four of min_lat, min_lon, max_lat, max_lon, or none"))
+        return None
+    try:
+        min_lat, min_lon, max_lat, max_lon = (float(c) for c in cells)
+    except ValueError:
+        problems.append((line, "the bounding box must be four numbers (degrees, a dot for decimals)"))
+        return None
+    if not all(math.isfinite(v) for v in (min_lat, min_lon, max_lat, max_lon)):
+        problems.append((line, "the bounding box must be four finite numbers"))
+    elif not (-90 <= min_lat < max_lat <= 90):
+        problems.append((line, "latitudes must satisfy -90 <= min_lat < max_lat <= 90"))
+    elif not (-180 <= min_lon < max_lon <= 180):
+        # Kazakhstan is far from the 180th meridian: a box across it is a typo, not a unit.
+        problems.append((line, "longitudes must satisfy -180 <= min_lon < max_lon <= 180"))
+    else:
+        return (min_lat, min_lon, max_lat, max_lon)
+    return None
 
 
 def import_territories(text):
@@ -92,6 +135,8 @@ def import_territories(text):
             updated += 1
         unit.level = row["level"]
         unit.name_kk, unit.name_ru, unit.name_en = row["name_kk"], row["name_ru"], row["name_en"]
+        if "box" in row:
+            unit.min_lat, unit.min_lon, unit.max_lat, unit.max_lon = row["box"] or (None,) * 4
     for _, row in rows:
         units[row["code"]].parent = units[row["parent"]] if row["parent"] else None
     db.session.flush()
@@ -115,6 +160,23 @@ def _rebuild_paths(units):
 def units_inside(territory):
     """Ids of the unit and every unit inside it."""
     return select(Territory.id).where(Territory.path.startswith(territory.path))
+
+
+def bounding_box(territory):
+    """(unit, box) of the box a place in this unit must fall within: the unit's own, else the
+    nearest enclosing unit's that has one (a village without a box is still inside its
+    district); (None, None) when no unit up the chain has one."""
+    unit = territory
+    while unit is not None:
+        if unit.box is not None:
+            return unit, unit.box
+        unit = unit.parent
+    return None, None
+
+
+def box_contains(box, latitude, longitude):
+    min_lat, min_lon, max_lat, max_lon = box
+    return min_lat <= latitude <= max_lat and min_lon <= longitude <= max_lon
 
 
 def is_resident_of(user, territory):

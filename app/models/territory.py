@@ -1,7 +1,7 @@
 """Administrative-territorial units (KATO)."""
 import enum
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -28,6 +28,12 @@ class Territory(db.Model):
     # Codes from the root down, "750000000/751110000/": "inside X" is a prefix match.
     path: Mapped[str] = mapped_column(String(120), index=True)
     population: Mapped[int | None] = mapped_column(Integer)
+    # The unit's bounding box (WGS 84 degrees), where the territories import gave one: proposals'
+    # places must fall inside it (app.domain.territories.bounding_box). All four or none.
+    min_lat: Mapped[float | None] = mapped_column(Float)
+    min_lon: Mapped[float | None] = mapped_column(Float)
+    max_lat: Mapped[float | None] = mapped_column(Float)
+    max_lon: Mapped[float | None] = mapped_column(Float)
 
     parent = relationship("Territory", remote_side=[id], backref="children")
 
@@ -37,6 +43,12 @@ class Territory(db.Model):
     @property
     def names(self):
         return {"kk": self.name_kk, "ru": self.name_ru, "en": self.name_en}
+
+    @property
+    def box(self):
+        """(min_lat, min_lon, max_lat, max_lon), or None when the import gave no box."""
+        corners = (self.min_lat, self.min_lon, self.max_lat, self.max_lon)
+        return None if None in corners else corners
 
     @property
     def depth(self):

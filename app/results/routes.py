@@ -53,6 +53,8 @@ def _results_context(cycle):
     if cycle.voters_count is not None and cycle.territory.population:
         turnout = cycle.voters_count / cycle.territory.population
     return {"cycle": cycle, "items": items, "chart": bar_chart(proposals, cycle.min_voters),
+            "located": [i for i in items if i["proposal"].latitude is not None
+                        and i["proposal"].longitude is not None],
             "turnout": turnout,
             "published": access.results_access(user, cycle) == "public",
             "approved": sum(1 for i in items if i["conclusion"] and i["conclusion"].decision == "approved"),

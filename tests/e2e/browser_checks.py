@@ -106,6 +106,7 @@ LATIN_ALLOWED = {
     "Pabulib",                                  # the open data format's name
     "IBAN", "BIN",
     "NCALayer", "Excel", "LibreOffice", "BOM", "Python",  # programs' and a byte mark's names
+    "OpenStreetMap", "Leaflet", "GeoJSON", "QGIS",        # the maps' data, library, format, a program
 } | _CODES
 # Stripped before looking for words: addresses, e-mails, file names (results.csv, ballots.pb),
 # and codes that mix letters and digits (SHA-256 digests, receipt codes, document numbers).

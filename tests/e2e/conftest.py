@@ -194,11 +194,26 @@ def browser():
         chromium.close()
 
 
+def block_other_sites(ctx, demo_server):
+    """Abort every request that leaves the demo server (map tiles from the tile server, above
+    all): the tests need no network, and a map must work without its tiles. The aborted URLs
+    are kept in ctx.blocked_requests, for tests that check the tiles were asked for."""
+    ctx.blocked_requests = []
+
+    def abort(route):
+        ctx.blocked_requests.append(route.request.url)
+        route.abort()
+
+    own = re.escape(demo_server.url)
+    ctx.route(re.compile(rf"^(?!{own}(/|$))(https?|wss?)://"), abort)
+
+
 @pytest.fixture
 def context(browser, demo_server):
     """A fresh browser profile (no cookies) on a phone-sized screen."""
     ctx = browser.new_context(base_url=demo_server.url, viewport=PHONE, accept_downloads=True)
     ctx.set_default_timeout(20_000)
+    block_other_sites(ctx, demo_server)
     yield ctx
     ctx.close()
 
@@ -243,6 +258,7 @@ def public_site(browser, demo_server):
 
     ctx = browser.new_context(base_url=demo_server.url, viewport=PHONE)
     ctx.set_default_timeout(30_000)
+    block_other_sites(ctx, demo_server)
     # axe-core on every page from the start: Chromium caches its compiled code, which saves a
     # quarter of a second a page over evaluating it after each load.
     ctx.add_init_script(path=str(AXE_JS))
