@@ -55,6 +55,7 @@ from app.models import (
 )
 
 MAX_PLACE = 300
+MISMATCH = N_("The two entries of this ballot differ. It waits for a third staff member in the resolution queue.")
 MAX_ATTEMPTS = 3
 PAPER = Channel.PAPER.value
 ONLINE = Channel.ONLINE.value
@@ -131,21 +132,29 @@ def save_point(staff, cycle, values, point=None):
     optional), daily hours, staff on duty."""
     require_can_manage_points(staff, cycle)
     places, opens, closes, on_duty = _check_point(cycle, values)
-    fields = ("place_kk", "place_ru", "place_en", "opens_at", "closes_at")
     before = None
     if point is None:
         point = PollingPoint(cycle_id=cycle.id)
         db.session.add(point)
     else:
-        before = {**audit.snapshot(point, fields), "staff": [u.id for u in point.staff]}
+        before = _point_snapshot(point)
     for lang in LANGUAGES:
         setattr(point, f"place_{lang}", (places.get(lang) or "").strip())
     point.opens_at, point.closes_at = opens, closes
     point.staff = on_duty
     db.session.flush()
-    audit.record(staff, "polling_point.save", point, cycle.territory, before,
-                 {**audit.snapshot(point, fields), "staff": [u.id for u in on_duty]})
+    audit.record(staff, "polling_point.save", point, cycle.territory, before, _point_snapshot(point))
     return point
+
+
+def _point_snapshot(point):
+    return {**audit.snapshot(point, ("place_kk", "place_ru", "place_en")),
+            "hours": hours(point), "staff": [u.id for u in point.staff]}
+
+
+def hours(point):
+    """"09:00–18:00": the same in every language."""
+    return f"{point.opens_at:%H:%M}–{point.closes_at:%H:%M}"
 
 
 # --- who votes -----------------------------------------------------------------------------
@@ -341,9 +350,7 @@ def _enter_once(staff, cycle, iin, choices_ids, iin_key, point_id, newcomer, now
         _record(staff, "paper.first_entry", entry)
         return Outcome(entry, entry.status)
     if entry.status == EntryStatus.MISMATCH.value:
-        raise Conflict("entry_in_resolution",
-                       N_("The two entries of this ballot differ: it waits for a third staff member in "
-                          "the resolution queue."))
+        raise Conflict("entry_in_resolution", MISMATCH)
     if entry.status != EntryStatus.AWAITING_SECOND.value:
         raise voting.already_voted()
     if entry.first_by_id == staff.id:
