@@ -2,6 +2,7 @@
 across channels (also under races), scans, counting and open data with the channel."""
 import csv
 import io
+import re
 import threading
 from datetime import date
 
@@ -13,7 +14,7 @@ from app.domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from app.domain.iin import make_iin
 from app.extensions import db
 from app.models import AuditEntry, Ballot, Cycle, PaperEntry, Residence, User
-from tests.helpers import csrf_token, image_bytes, login, residents
+from tests.helpers import ROOT, csrf_token, image_bytes, login, residents
 
 
 def _pdf():
@@ -39,6 +40,22 @@ def setup(app, make_cycle, make_proposal, make_user):
     staff = [make_user(role="staff", territory="195231000", name=f"Staff {i}")[0] for i in range(3)]
     voter, iin = make_user(territory="195231100")
     return {"cycle": cycle_id, "proposals": proposals, "staff": staff, "voter": voter, "iin": iin}
+
+
+def said(msgid, lang, plural=False):
+    """What a page in `lang` shows for msgid: the catalogue's translation once the main session
+    has merged this branch's translations (translations/pending/paper.json), until then the msgid."""
+    if lang == "en":
+        return msgid if not plural else msgid.replace("project.", "projects.")
+    from babel.messages.pofile import read_po
+
+    with open(ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
+        message = read_po(f, locale=lang).get(msgid)
+    if message is None or not message.string:
+        return msgid if not plural else msgid.replace("project.", "projects.")
+    if isinstance(message.string, tuple):
+        return message.string[1]  # n = 2: "few" in ru, "other" in kk
+    return message.string
 
 
 def enter(app, staff_id, cycle_id, iin, choices, **kwargs):
@@ -437,8 +454,13 @@ def test_staff_pages_two_entries_by_clicks(app, client, setup, make_user):
         shown = client.get(f"/ru/staff/cycles/{s['cycle']}/{page}")
         assert shown.status_code == 200, page
     blank = client.get(f"/ru/staff/cycles/{s['cycle']}/paper/ballot").get_data(as_text=True)
-    assert "Бюллетень" in blank and "Ballot" in blank and "Бюллетені" in blank  # three languages at once
-    assert 'class="box"' in blank
+    # Every language at once, whatever the page's language: kk, ru and en blocks, each in its words.
+    blocks = re.findall(r'<div class="ballot-lang" lang="(\w\w)">(.*?)</div>', blank, re.S)
+    assert [lang for lang, _ in blocks] == ["kk", "ru", "en"]
+    for (lang, block), title in zip(blocks, ("Алматы ХҚБ 2026", "БНУ Алматы 2026", "Almaty PB 2026")):
+        assert title in block and said("Ballot", lang) in block
+        assert said("Put a mark in the boxes of at most %(num)s project.", lang, plural=True) % {"num": 2} in block
+    assert blank.count('class="box"') == 3 and blank.count('class="number">') == 3
 
 
 def test_scan_is_served_only_to_staff_of_the_territory(app, client, setup, make_user):
@@ -453,5 +475,8 @@ def test_scan_is_served_only_to_staff_of_the_territory(app, client, setup, make_
     _, insider = make_user(role="staff", territory="195231000")
     login(client, insider)
     shown = client.get(url)
-    assert shown.status_code == 200 and shown.data == PDF
-    assert shown.headers["Cache-Control"].startswith("private") or "no-store" in shown.headers["Cache-Control"]
+    try:
+        assert shown.status_code == 200 and shown.data == PDF
+        assert shown.headers["Cache-Control"] == "private, no-store"
+    finally:
+        shown.close()

@@ -78,6 +78,20 @@ def points(cycle):
                               .order_by(PollingPoint.id)).all()
 
 
+def public_points(cycle):
+    """The points the public cycle page lists: from when the cycle is announced until voting
+    closes (afterwards they no longer take ballots)."""
+    if phases.phase_of(cycle) in (Phase.PROPOSALS, Phase.REVIEW, Phase.VOTING):
+        return points(cycle)
+    return []
+
+
+def home_units(cycle):
+    """Units a resident added at a point may live in: the cycle's territory and the units inside."""
+    return db.session.scalars(select(Territory).where(Territory.path.startswith(cycle.territory.path))
+                              .order_by(Territory.path)).all()
+
+
 def get_point(cycle, point_id):
     point = records.get(PollingPoint, point_id)
     if point is None or point.cycle_id != cycle.id:
