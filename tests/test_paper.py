@@ -480,3 +480,17 @@ def test_scan_is_served_only_to_staff_of_the_territory(app, client, setup, make_
         assert shown.headers["Cache-Control"] == "private, no-store"
     finally:
         shown.close()
+
+
+def test_demo_aytey_cycle_has_a_polling_point_paper_ballots_and_a_queued_mismatch(app, runner):
+    done = runner.invoke(args=["demo", "seed"])
+    assert done.exit_code == 0, done.output
+    assert "5 paper ballots entered at its polling point" in done.output
+    with app.app_context():
+        cycle = db.session.scalar(select(Cycle).where(Cycle.title_en.like("Aytey%")))
+        (point,) = paper.points(cycle)
+        assert point.place("kk").startswith("Әйтей") and len(point.staff) == 2
+        assert paper.channel_totals(cycle)["paper"] == 5 and paper.channel_totals(cycle)["online"] > 10
+        (queued,) = paper.entries(cycle, "mismatch")
+        ertan = db.session.scalar(select(User).where(User.full_name == "Ержан Тоқтаров"))
+        paper.require_can_resolve(ertan, queued)  # the demo's main staff member can settle it

@@ -197,8 +197,7 @@ def _ballot_words(cycle):
                 how = _("Put a mark in the box of each project you choose: together they must cost no more "
                         "than the budget of %(budget)s.", budget=format_tenge(cycle.budget))
             words[lang] = {"heading": _("Ballot"), "title": cycle.title(lang), "how": how,
-                           "territory": cycle.territory.name(lang),
-                           "staff_only": _("For the polling point's staff: entry numbers")}
+                           "territory": cycle.territory.name(lang)}
     return words
 
 
