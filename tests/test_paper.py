@@ -13,7 +13,7 @@ from app.domain import counting, open_data, paper, voting
 from app.domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from app.domain.iin import make_iin
 from app.extensions import db
-from app.models import AuditEntry, Ballot, Cycle, PaperEntry, Residence, User
+from app.models import AuditEntry, Ballot, Cycle, PaperEntry, Proposal, Residence, User
 from tests.helpers import ROOT, csrf_token, image_bytes, login, residents
 
 
@@ -494,3 +494,34 @@ def test_demo_aytey_cycle_has_a_polling_point_paper_ballots_and_a_queued_mismatc
         (queued,) = paper.entries(cycle, "mismatch")
         ertan = db.session.scalar(select(User).where(User.full_name == "Ержан Тоқтаров"))
         paper.require_can_resolve(ertan, queued)  # the demo's main staff member can settle it
+
+
+def test_second_entry_cannot_see_the_first_anywhere(app, client, setup, make_user):
+    """Blind: neither the entry form, the paper ballots page nor the resolution page shows an
+    entry's choices to anyone but the third person, and never before the entries differ."""
+    s = setup
+    _, second_iin = make_user(role="staff", territory="195231000")
+    with app.app_context():
+        titles = {pid: db.session.get(Proposal, pid).title for pid in s["proposals"]}
+    _, entry_id, _ = enter(app, s["staff"][0], s["cycle"], s["iin"], [s["proposals"][1]])
+    login(client, second_iin, lang="en")
+    base = f"/en/staff/cycles/{s['cycle']}/paper"
+    for url in (base, f"{base}/enter", f"{base}/entries/{entry_id}/resolve"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert b"checked" not in page.data
+        if not url.endswith("/enter"):
+            assert titles[s["proposals"][1]].encode() not in page.data, url
+    refused = client.get(f"{base}/entries/{entry_id}/resolve").get_data(as_text=True)
+    assert "This entry is not waiting for a resolution." in refused
+
+
+def test_a_resident_who_voted_on_paper_sees_a_final_ballot_online(app, client, setup, auth):
+    s = setup
+    enter(app, s["staff"][0], s["cycle"], s["iin"], [s["proposals"][0]])
+    enter(app, s["staff"][1], s["cycle"], s["iin"], [s["proposals"][0]])
+    auth.login(s["iin"])
+    page = client.get(f"/en/cycles/{s['cycle']}/ballot")
+    assert page.status_code == 200
+    assert b"Your ballot was cast on paper at a polling point and is final." in page.data
+    assert b'name="proposals"' not in page.data  # no form to vote again
