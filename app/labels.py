@@ -43,7 +43,14 @@ ACTION_LABELS = {"cycle.create": _l("Cycle created"), "cycle.update": _l("Cycle 
                  "cycle.phase": _l("Phase moved"), "cycle.protocol": _l("Protocol published"),
                  "proposal.review": _l("Proposal reviewed"),
                  "proposal.deadline_reported": _l("Staff told a revision deadline passed"),
-                 "resident.verify": _l("Residence verified")}
+                 "resident.verify": _l("Residence verified"),
+                 "polling_point.save": _l("Polling point saved"),
+                 "resident.add_at_point": _l("Resident added at a polling point"),
+                 "paper.first_entry": _l("Paper ballot: first entry"),
+                 "paper.second_entry": _l("Paper ballot: matching second entry, stored"),
+                 "paper.mismatch": _l("Paper ballot: entries differ"),
+                 "paper.resolve": _l("Paper ballot: settled by a third person"),
+                 "paper.void": _l("Paper ballot: entry voided")}
 # Shown above a staff text that has no version in the page's language: named in the page's
 # language, a whole sentence per language (no language name glued into a fragment).
 FALLBACK_NOTES = {

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from app.api import accounts, cycles, openapi, proposals, results, territories, voting  # noqa: E402,F401  # noqa: E402,F401
+from app.api import accounts, cycles, openapi, paper, proposals, results, territories, voting  # noqa: E402,F401

@@ -118,6 +118,9 @@ RESULTS = {"type": "object", "description": DIGEST_RECIPE, "properties": {
     "budget": {"type": "integer"}, "rule": {"type": "string", "enum": ["greedy", "mes"]},
     "ballot_style": {"type": "string"}, "min_voters": {"type": "integer"},
     "voters": {"type": "integer", "nullable": True}, "population": {"type": "integer", "nullable": True},
+    "voters_by_channel": {"type": "object", "description": "Stored ballots by channel: online, and paper "
+                          "ballots entered at polling points", "properties": {
+                              "online": {"type": "integer"}, "paper": {"type": "integer"}}},
     "proposals": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "integer"}, "title": {"type": "string"}, "title_i18n": I18N_REF,
         "category": {"type": "string"}, "cost": {"type": "integer"}, "votes": {"type": "integer"},

@@ -13,6 +13,7 @@ from app.cycles import bp
 from app.cycles.forms import ProposalForm, WithdrawForm
 from app.domain import access, maps, open_data
 from app.domain import cycles as cycle_domain
+from app.domain import paper as paper_domain
 from app.domain import proposals as proposal_domain
 from app.domain import voting as voting_domain
 from app.domain.permissions import is_staff_of
@@ -83,7 +84,8 @@ def cycle(cycle_id):
                            receipts_checkable=voting_domain.ballots_possible(cycle),
                            results_seen_as=results_seen_as,
                            protocol_visible=access.protocol_visible_to(viewer, cycle),
-                           locale=str(get_locale()), is_staff=is_staff_of(viewer, cycle.territory))
+                           locale=str(get_locale()), is_staff=is_staff_of(viewer, cycle.territory),
+                           polling_points=paper_domain.public_points(cycle))
 
 
 @bp.route("/cycles/<id:cycle_id>/proposals/new", methods=["GET", "POST"])

@@ -51,6 +51,8 @@ def seed():
         (1, "Админ Әкімшілік", "750000000", "admin"),
         (2, "Айгүл Сапарова", "750000000", "staff"),   # Almaty city akimat
         (3, "Ержан Тоқтаров", "195231000", "staff"),   # Aytey rural district
+        (4, "Сәуле Жақсыбекова", "195231000", "staff"),  # Aytey: on duty at the polling point
+        (5, "Бақыт Омаров", "195231000", "staff"),
         (10, "Дана Ахметова", "751410000", "resident"),
         (11, "Иван Петров", "751710000", "resident"),
         (12, "Асель Нурланова", "195231100", "resident"),
@@ -64,15 +66,18 @@ def seed():
 
     # Imported here: these modules import _account from this one.
     from app.demo.cycles import seed_cycles
+    from app.demo.paper import seed_paper
     from app.demo.showcase import seed_published_cycle
     from app.demo.voting import seed_ballots
 
     taking_proposals, voting_cycle = seed_cycles(upload_dir=current_app.config["UPLOAD_DIR"])
     cast = seed_ballots(voting_cycle, 36)
+    on_paper = seed_paper(voting_cycle)
     published = seed_published_cycle()
     lines += [
         f"cycle {taking_proposals}: Almaty, taking proposals",
-        f"cycle {voting_cycle}: Aytey rural district, voting ({cast} demo ballots cast now)",
+        f"cycle {voting_cycle}: Aytey rural district, voting ({cast} demo ballots cast now, "
+        f"{on_paper} paper ballots entered at its polling point)",
         f"cycle {published}: Bostandyk district, published with conclusions",
     ]
     return lines

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.domain import access, audit, lifecycle, open_data, phases, publication
 from app.extensions import db
-from app.models import AuditEntry, Cycle, ImplementationStatus, Phase, Proposal, ProposalStatus
+from app.models import AuditEntry, Cycle, EntryStatus, ImplementationStatus, Phase, Proposal, ProposalStatus
 
 # Approved projects get an implementation update at least this often until they are done.
 IMPLEMENTATION_UPDATE_EVERY = timedelta(days=30)
@@ -79,6 +79,18 @@ def implementation_due(cycle, now):
     return due
 
 
+def _paper_tasks(cycle):
+    """Paper ballots that are not stored yet: they count only once settled, before the close."""
+    from app.domain import paper
+
+    tasks = []
+    for kind, status in (("paper_mismatch", EntryStatus.MISMATCH), ("paper_awaiting", EntryStatus.AWAITING_SECOND)):
+        waiting = paper.entries(cycle, status.value)
+        if waiting:
+            tasks.append(Task(kind, len(waiting)))
+    return tasks
+
+
 def _phase_tasks(cycle, now):
     phase = phases.phase_of(cycle)
     live = [p for p in cycle.proposals if p.status != ProposalStatus.WITHDRAWN.value]
@@ -87,7 +99,8 @@ def _phase_tasks(cycle, now):
     if phase == Phase.REVIEW:
         return _review_tasks(cycle, now)
     if phase == Phase.VOTING:
-        return [Task("voting_until", date=cycle.voting_close)] if cycle.voting_close else []
+        tasks = [Task("voting_until", date=cycle.voting_close)] if cycle.voting_close else []
+        return tasks + _paper_tasks(cycle)
     if phase == Phase.CLOSED:
         missing = publication.missing_conclusions(cycle)
         return [Task("conclusions_missing", len(missing), proposals=missing)] if missing else [Task("publish")]

@@ -25,7 +25,7 @@ import hmac
 import io
 import json
 
-from app.domain import texts
+from app.domain import paper, texts
 from app.extensions import db
 from app.languages import LANGUAGES
 from app.models import Ballot, BallotStyle, CountingRule, ImplementationUpdate, Proposal, ProposalStatus
@@ -101,6 +101,7 @@ def results_document(cycle, lang):
         "results_digest": cycle.results_digest,
         "budget": cycle.budget, "rule": cycle.rule, "ballot_style": cycle.ballot_style,
         "min_voters": cycle.min_voters, "voters": cycle.voters_count,
+        "voters_by_channel": paper.channel_totals(cycle),
         "population": territory.population,
         "proposals": proposals,
     }
@@ -132,7 +133,8 @@ def compute_digest(cycle):
 
 CSV_COLUMNS = ["proposal_id", "title", "category", "cost", "votes", "voters_in_territory",
                "eligible", "selected", "rank", "decision", "justification_kk", "justification_ru",
-               "justification_en", "document_number", "document_date", "implementation_status"]
+               "justification_en", "document_number", "document_date", "implementation_status",
+               "votes_online", "votes_paper"]
 
 
 CSV_BOM = "\ufeff"
@@ -162,7 +164,9 @@ def results_csv(cycle):
     out.write(CSV_BOM)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    by_channel = paper.votes_by_channel(cycle)
     for p in counted_proposals(cycle):
+        channels = by_channel.get(p.id, {})
         r, c = p.result, p.conclusion
         updates = implementation_list(p)
         writer.writerow(neutralise_cell(cell) for cell in [
@@ -172,7 +176,8 @@ def results_csv(cycle):
             c.justification_kk if c else "", c.justification_ru if c else "",
             c.justification_en if c else "", (c.document_number or "") if c else "",
             c.document_date.isoformat() if c and c.document_date else "",
-            updates[-1].status if updates else ""])
+            updates[-1].status if updates else "",
+            channels.get(paper.ONLINE, 0), channels.get(paper.PAPER, 0)])
     return out.getvalue()
 
 
@@ -209,7 +214,7 @@ def ballots_pb(cycle, key):
     votes = []
     for number, ballot in enumerate(_anonymous_order(cycle, ballots, key), start=1):
         chosen = [str(item.proposal_id) for item in ballot.items if item.proposal_id in known]
-        votes.append(PbBallot(projects=chosen, voter_id=str(number)))
+        votes.append(PbBallot(projects=chosen, voter_id=str(number), extra={"channel": ballot.channel}))
     territory = cycle.territory
     single = cycle.ballot_style == BallotStyle.SINGLE.value
     meta = {
@@ -225,6 +230,8 @@ def ballots_pb(cycle, key):
         "ballot_style": cycle.ballot_style,
         "comment": f"Recount: {recount_command(cycle)}",
     }
+    for channel, count in paper.channel_totals(cycle).items():  # VOTES says each ballot's channel
+        meta[f"num_votes_{channel}"] = str(count)
     if cycle.ballot_style == BallotStyle.APPROVAL.value and cycle.max_choices:
         meta["max_length"] = str(cycle.max_choices)
     if cycle.ballot_style == BallotStyle.KNAPSACK.value:

@@ -7,6 +7,10 @@ uq_ballot_cycle_voter and uq_ballot_item decide who created the ballot; the lose
 re-reads the winner's ballot under a row lock and either replaces its items (approval,
 knapsack) or gets 409 `ballot_final` (single). Items are replaced with one bulk DELETE under
 that lock, so the stored set is always exactly one submission's set, never a union.
+
+Paper ballots (app.domain.paper) are Ballot rows too, with `channel` "paper": the same
+uq_ballot_cycle_voter makes one ballot per person per cycle across channels, and whichever
+channel loses the race is told 409 `already_voted`.
 """
 import secrets
 from dataclasses import dataclass
@@ -20,7 +24,7 @@ from app.domain.assurance import require_assurance
 from app.domain.errors import N_, Conflict, DomainError, NotAllowed, NotFound, Np_
 from app.domain.permissions import is_resident_of, require_resident_of
 from app.extensions import db
-from app.models import Ballot, BallotItem, BallotStyle, Cycle, Phase, Proposal, ProposalResult, ProposalStatus
+from app.models import Ballot, BallotItem, BallotStyle, Channel, Cycle, Phase, Proposal, ProposalResult, ProposalStatus
 
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed back
 RECEIPT_GROUPS, RECEIPT_GROUP_LENGTH = 4, 4  # 16 symbols of 5 bits: 80 random bits
@@ -49,9 +53,12 @@ def ballot_proposals(cycle):
         .order_by(Proposal.id)).all()
 
 
-def require_can_change(cycle):
-    """A cast ballot may be replaced while voting is open, except a `single` one (final)."""
+def require_can_change(cycle, ballot=None):
+    """A cast ballot may be replaced while voting is open, except a `single` one (final) and a
+    paper one (the paper in the ballot box is the vote)."""
     require_voting_open(cycle)
+    if ballot is not None and ballot.channel != ONLINE:
+        raise Conflict("ballot_final", N_("Your ballot was cast on paper at a polling point and is final."))
     if cycle.ballot_style == BallotStyle.SINGLE.value:
         raise Conflict("ballot_final",
                        N_("Your ballot has been cast and is final: in this cycle it cannot be changed."))
@@ -62,10 +69,10 @@ def ballots_possible(cycle):
     return phases.ORDER.index(phases.phase_of(cycle)) >= phases.ORDER.index(Phase.VOTING)
 
 
-def can_change(cycle):
-    """Whether a cast ballot may still be replaced: never for `single`, else while voting."""
+def can_change(cycle, ballot=None):
+    """Whether a cast ballot may still be replaced: never for `single` or paper, else while voting."""
     try:
-        require_can_change(cycle)
+        require_can_change(cycle, ballot)
     except DomainError:
         return False
     return True
@@ -131,6 +138,13 @@ def check_choice(voter, cycle, proposal_ids):
     Returns the chosen proposals in ballot order. Used alone by the single-choice
     confirmation step, so an invalid choice is refused before the voter confirms it."""
     require_can_vote(voter, cycle)
+    return check_ballot_choice(cycle, proposal_ids)
+
+
+def check_ballot_choice(cycle, proposal_ids):
+    """What and how many, whoever casts it (a resident online, staff entering a paper
+    ballot): admitted proposals of the cycle within the ballot style's limits. Returns the
+    chosen proposals in ballot order."""
     ids = _normalise_ids(proposal_ids)
     on_ballot = {p.id: p for p in ballot_proposals(cycle)}
     if any(pid not in on_ballot for pid in ids):
@@ -181,7 +195,7 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
     now = now or datetime.now(timezone.utc)
     voter_id, cycle_id = voter.id, cycle.id
     for _attempt in range(MAX_ATTEMPTS):
-        cycle = _lock_cycle(cycle_id)
+        cycle = lock_cycle(cycle_id)
         chosen = check_choice(voter, cycle, proposal_ids)
         try:
             ballot = _existing(voter, cycle, lock=True)
@@ -190,6 +204,8 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
                                 receipt=new_receipt(), cast_at=now, updated_at=now)
                 db.session.add(ballot)
                 db.session.flush()
+            elif ballot.channel != ONLINE:
+                raise already_voted()
             elif cycle.ballot_style == BallotStyle.SINGLE.value:
                 raise Conflict("ballot_final",
                                N_("Your ballot has been cast and is final: in this cycle it cannot be changed."))
@@ -204,7 +220,7 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
             db.session.flush()
             # SQLite has no row locks: now that this transaction holds the write lock, make sure
             # the cycle was not closed (and counted) while we were choosing.
-            phases.require(_lock_cycle(cycle_id), "vote")
+            phases.require(lock_cycle(cycle_id), "vote")
             db.session.expire(ballot, ["items"])  # loaded afresh on access: exactly what is stored
             return ballot
         except IntegrityError:
@@ -214,7 +230,13 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
     raise Conflict("ballot_busy", N_("Your ballot is being saved by another request. Please try again."))
 
 
-def _lock_cycle(cycle_id):
+def already_voted():
+    """The refusal for a second ballot by the same resident through another channel."""
+    return Conflict("already_voted", N_("This resident has already voted in this cycle: one ballot per "
+                                        "person, online or on paper."))
+
+
+def lock_cycle(cycle_id):
     """The cycle, re-read under a shared row lock (PostgreSQL): closing the cycle updates the
     row first, so it waits for ballots in flight, and ballots after it see `closed`."""
     return db.session.scalar(select(Cycle).where(Cycle.id == cycle_id).with_for_update(read=True)
@@ -249,7 +271,7 @@ def ballot_total(proposals):
 # --- Receipt codes: anyone may check that a ballot is stored, and once published, counted ----
 
 RECEIPT_LENGTH = RECEIPT_GROUPS * RECEIPT_GROUP_LENGTH
-ONLINE = "online"  # the channel of ballots cast on the site or through the API
+ONLINE = Channel.ONLINE.value  # the channel of ballots cast on the site or through the API
 
 
 # Cyrillic capitals that look like Latin ones: a code typed on a kk or ru keyboard still matches.
@@ -296,4 +318,4 @@ def check_receipt(code):
             select(func.count(ProposalResult.proposal_id))
             .join(BallotItem, BallotItem.proposal_id == ProposalResult.proposal_id)
             .where(BallotItem.ballot_id == ballot.id, ProposalResult.cycle_id == cycle.id)) > 0
-    return ReceiptCheck(cycle=cycle, stored=True, counted=counted, channel=ONLINE)
+    return ReceiptCheck(cycle=cycle, stored=True, counted=counted, channel=ballot.channel or ONLINE)

@@ -4,6 +4,7 @@ from app.models.ballot import Ballot, BallotItem
 from app.models.conclusion import Conclusion, Decision, ImplementationStatus, ImplementationUpdate
 from app.models.cycle import BallotStyle, Category, CountingRule, Cycle, Phase, PhaseChange
 from app.models.eds import EdsChallenge
+from app.models.paper import Channel, EntryStatus, PaperEntry, PollingPoint, polling_point_staff
 from app.models.proposal import Proposal, ProposalPhoto, ProposalStatus
 from app.models.residence import RegisteredResident
 from app.models.result import ProposalResult
@@ -12,7 +13,9 @@ from app.models.user import ASSURANCE_ORDER, ApiToken, Assurance, PasswordReset,
 
 __all__ = [
     "ASSURANCE_ORDER", "ApiToken", "Assurance", "AuditEntry", "Ballot", "BallotItem", "BallotStyle",
-    "Category", "Conclusion", "CountingRule", "Cycle", "Decision", "EdsChallenge", "ImplementationStatus",
-    "ImplementationUpdate", "PasswordReset", "Phase", "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult",
+    "Category", "Channel", "Conclusion", "CountingRule", "Cycle", "Decision", "EdsChallenge",
+    "EntryStatus", "ImplementationStatus", "ImplementationUpdate", "PaperEntry", "PasswordReset",
+    "Phase", "PhaseChange", "PollingPoint", "Proposal", "ProposalPhoto", "ProposalResult",
     "ProposalStatus", "RegisteredResident", "Residence", "Role", "Territory", "TerritoryLevel", "User",
+    "polling_point_staff",
 ]

@@ -18,6 +18,9 @@ class Ballot(db.Model):
     receipt: Mapped[str] = mapped_column(String(32), unique=True)
     cast_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow)
+    # "online" or "paper" (app.models.paper.Channel); the unique (cycle, voter) above holds
+    # across channels: a resident has one ballot per cycle however it was cast.
+    channel: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
 
     cycle = relationship("Cycle")
     voter = relationship("User")

@@ -26,4 +26,7 @@ CSV_COLUMN_DOCS = {
     "document_date": (_l("Date of the signed conclusion document"), _l("date, YYYY-MM-DD")),
     "implementation_status": (_l("Latest implementation stage: planned, procurement, works, completed or "
                                  "cancelled; empty when none"), _l("code in English")),
+    "votes_online": (_l("Votes cast online (on the site or through the API)"), _l("number of voters")),
+    "votes_paper": (_l("Votes cast on paper at a polling point and entered by two staff members"),
+                    _l("number of voters")),
 }

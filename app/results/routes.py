@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import downloads
-from app.domain import access, open_data, records
+from app.domain import access, open_data, paper, records
 from app.domain import conclusions as conclusions_domain
 from app.domain.permissions import is_staff_of
 from app.extensions import db
@@ -55,7 +55,7 @@ def _results_context(cycle):
     return {"cycle": cycle, "items": items, "chart": bar_chart(proposals, cycle.min_voters),
             "located": [i for i in items if i["proposal"].latitude is not None
                         and i["proposal"].longitude is not None],
-            "turnout": turnout,
+            "turnout": turnout, "channels": paper.channel_totals(cycle),
             "published": access.results_access(user, cycle) == "public",
             "approved": sum(1 for i in items if i["conclusion"] and i["conclusion"].decision == "approved"),
             "is_staff": is_staff_of(user, cycle.territory)}

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from app.staff import conclusions, routes  # noqa: E402,F401
+from app.staff import conclusions, paper, routes  # noqa: E402,F401

@@ -5,7 +5,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app import notifications
-from app.domain import access, counting, lifecycle, open_data, publication, texts
+from app.domain import access, counting, lifecycle, open_data, paper, publication, texts
 from app.domain import conclusions as conclusions_domain
 from app.domain.errors import N_, Conflict
 from app.labels import IMPLEMENTATION_LABELS
@@ -23,7 +23,8 @@ def turnout(cycle_id):
     if not access.counts_visible_to(current_user, cycle):
         raise Conflict("counts_hidden", N_("Counts stay hidden until voting has closed."))
     return render_template("staff/turnout.html", cycle=cycle, stats=counting.turnout(cycle),
-                           minimum_voters=counting.minimum_voters(cycle.min_voters))
+                           minimum_voters=counting.minimum_voters(cycle.min_voters),
+                           channels=paper.channel_totals(cycle), by_channel=paper.votes_by_channel(cycle))
 
 
 @bp.route("/staff/cycles/<id:cycle_id>/conclusions")

@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, DateTimeLocalInput, ListWidget
+from wtforms.widgets import CheckboxInput, DateTimeLocalInput, ListWidget, TimeInput
 
 from app.domain.conclusions import MAX_JUSTIFICATION, MAX_NOTE
 from app.labels import ASSURANCE_LABELS, CATEGORY_LABELS, RULE_LABELS, STYLE_LABELS
@@ -135,3 +135,45 @@ class VerifyResidentForm(FlaskForm):
         SelectChoice("id_card", _l("Identity card")), SelectChoice("passport", _l("Passport")),
         SelectChoice("address_certificate", _l("Certificate of registered address"))])
     submit = SubmitField(_l("Mark the residence as verified"))
+
+
+class TimeInputField(StringField):
+    widget = TimeInput()
+
+
+class PollingPointForm(FlaskForm):
+    # Checked in app.domain.paper.save_point; the form only collects values.
+    place_kk = StringField(_l("Place and address in Kazakh"), render_kw={"maxlength": 300, "lang": "kk"})
+    place_ru = StringField(_l("Place and address in Russian"), render_kw={"maxlength": 300, "lang": "ru"})
+    place_en = StringField(_l("Place and address in English (optional)"), render_kw={"maxlength": 300, "lang": "en"})
+    opens_at = TimeInputField(_l("Opens at"), description=_l("Every day while voting is open."))
+    closes_at = TimeInputField(_l("Closes at"))
+    staff_ids = MultiCheckboxField(_l("Staff on duty"), validate_choice=False)
+    submit = SubmitField(_l("Save the polling point"))
+
+
+class PaperEntryForm(FlaskForm):
+    point = SelectField(_l("Polling point"), validate_choice=False)
+    iin = StringField(_l("Resident's IIN"), validators=[DataRequired(message=_l("Enter the IIN from the document."))],
+                      description=_l("From the identity document the resident shows. It is only compared in a "
+                                     "protected form and never shown or stored."),
+                      render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 14})
+    scan = FileField(_l("Scan of the paper ballot (optional)"),
+                     description=_l("PDF, JPEG, PNG or WebP, at most 10 MB. Kept for audit, never published."),
+                     render_kw={"accept": "application/pdf,image/jpeg,image/png,image/webp"})
+    full_name = StringField(_l("Full name as in the document"), render_kw={"maxlength": 200, "autocomplete": "off"})
+    territory = SelectField(_l("Where the resident lives"), validate_choice=False)
+    document = RadioField(_l("Document you saw"), validate_choice=False, choices=[
+        SelectChoice("id_card", _l("Identity card")), SelectChoice("passport", _l("Passport")),
+        SelectChoice("address_certificate", _l("Certificate of registered address"))])
+    submit = SubmitField(_l("Save this entry"))
+
+
+class PaperResolveForm(FlaskForm):
+    submit = SubmitField(_l("Store the ballot as the paper shows it"))
+
+
+class PaperVoidForm(FlaskForm):
+    confirm = BooleanField(_l("I confirm: the paper ballot cannot be read, or the entry was made in error."),
+                           validators=[DataRequired(message=_l("Tick the box to confirm."))])
+    submit = SubmitField(_l("Void this entry"))

@@ -37,7 +37,7 @@ def render_ballot(cycle, form, selected, error=None, status=200, existing=None):
 def render_receipt(cycle, ballot, notice=None, status=200):
     proposals = [item.proposal for item in ballot.items]
     return render_template("voting/receipt.html", cycle=cycle, ballot=ballot, proposals=proposals,
-                           total=voting.ballot_total(proposals), can_change=voting.can_change(cycle),
+                           total=voting.ballot_total(proposals), can_change=voting.can_change(cycle, ballot),
                            notice=notice, locale=str(get_locale())), status
 
 
@@ -46,7 +46,7 @@ def render_receipt(cycle, ballot, notice=None, status=200):
 def ballot(cycle_id):
     cycle = voting.get_cycle(cycle_id)
     existing = voting.get_ballot(current_user, cycle)
-    final = access.refusal(voting.require_can_change, cycle) if existing is not None else None
+    final = access.refusal(voting.require_can_change, cycle, existing) if existing is not None else None
     if final is not None:
         # The receipt, saying why the ballot does not open again (final, or voting closed).
         return render_receipt(cycle, existing, notice=explain(final),

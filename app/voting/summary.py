@@ -21,5 +21,5 @@ def voting_box(user, cycle):
     viewer = user if user is not None and user.is_authenticated else None
     ballot = voting.get_ballot(viewer, cycle)
     return VotingBox(cycle=cycle, answer=access.ask(voting.require_can_vote, viewer, cycle), ballot=ballot,
-                     can_change=ballot is not None and voting.can_change(cycle),
+                     can_change=ballot is not None and voting.can_change(cycle, ballot),
                      closes=cycle.voting_close if phases.allows(cycle, "vote") else None)
