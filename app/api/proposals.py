@@ -1,7 +1,7 @@
 """Proposals and their review: /cycles/<id>/proposals, /proposals/<id>, /proposals/<id>/review.
 
 Vote counts are not shown here: the voting and results work adds them where the phase allows."""
-from flask import current_app, g, request, url_for
+from flask import g, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -81,8 +81,7 @@ def submit_proposal(cycle_id):
               "longitude": _number(body, "longitude")}
     # The language the author wrote in: stated, or else the request's language.
     language = field(body, "language", str) or str(get_locale())
-    proposal = proposal_domain.submit_proposal(g.api_user, cycle, values, language=language,
-                                               upload_dir=current_app.config["UPLOAD_DIR"])
+    proposal = proposal_domain.submit_proposal(g.api_user, cycle, values, language=language)
     db.session.commit()
     notifications.notify_proposal_submitted(proposal)
     return {"id": proposal.id}, 201

@@ -67,7 +67,7 @@ def seed():
     from app.demo.showcase import seed_published_cycle
     from app.demo.voting import seed_ballots
 
-    taking_proposals, voting_cycle = seed_cycles(upload_dir=current_app.config["UPLOAD_DIR"])
+    taking_proposals, voting_cycle = seed_cycles()
     cast = seed_ballots(voting_cycle, 36)
     published = seed_published_cycle()
     lines += [

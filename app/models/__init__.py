@@ -7,6 +7,7 @@ from app.models.eds import EdsChallenge
 from app.models.proposal import Proposal, ProposalPhoto, ProposalStatus
 from app.models.residence import RegisteredResident
 from app.models.result import ProposalResult
+from app.models.stored_file import StoredFile
 from app.models.territory import Territory, TerritoryLevel
 from app.models.user import ASSURANCE_ORDER, ApiToken, Assurance, PasswordReset, Residence, Role, User
 
@@ -14,5 +15,5 @@ __all__ = [
     "ASSURANCE_ORDER", "ApiToken", "Assurance", "AuditEntry", "Ballot", "BallotItem", "BallotStyle",
     "Category", "Conclusion", "CountingRule", "Cycle", "Decision", "EdsChallenge", "ImplementationStatus",
     "ImplementationUpdate", "PasswordReset", "Phase", "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult",
-    "ProposalStatus", "RegisteredResident", "Residence", "Role", "Territory", "TerritoryLevel", "User",
+    "ProposalStatus", "RegisteredResident", "Residence", "Role", "StoredFile", "Territory", "TerritoryLevel", "User",
 ]
