@@ -23,6 +23,7 @@ from tests.servers import (
     PostgresCluster,
     RedisServer,
     check_acknowledged,
+    once_per_ci_run,
     seed_voting,
     seeding_app,
     stored_ballots,
@@ -41,6 +42,7 @@ OUTAGE = "The service is temporarily unavailable. Please try again in a few minu
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """(gunicorn, cluster, redis, seeded data), torn down at the end of the module."""
+    once_per_ci_run()
     missing = PostgresCluster.missing() or RedisServer.missing()
     if missing:
         unavailable(missing)
@@ -152,6 +154,8 @@ def test_200_concurrent_voters_double_submitting_while_a_worker_is_killed(stack)
 
     assert killed and killed[0][1] < VOTERS, "the worker was killed after the load, not during it"
     statuses = voters.statuses()
+    print(f"load: answers by status (0 = connection lost) {statuses}; worker killed after "
+          f"{killed[0][1]} acknowledged ballots")
     assert 500 not in statuses, statuses
     assert all(status == 200 for _, _, status, _ in voters.outcomes), statuses
     assert check_acknowledged(cluster.url, seeded["cycle"], voters.outcomes) == []
@@ -178,14 +182,21 @@ def test_postgres_restarted_mid_vote_answers_503_then_resumes_without_a_restart(
                                headers={"Accept-Language": "kk"}, timeout=10)
             during.update(page=(page.status_code, page.headers.get("Retry-After"), page.text),
                           api=(api.status_code, api.headers.get("Retry-After"), api.json()))
-            time.sleep(1.5)  # clients keep coming while the database is down
+            time.sleep(2)  # clients keep coming while the database is down
         finally:
             cluster.start()
+
+    started = time.monotonic()
+
+    def paced(index, plan):
+        # Voters arrive over ~3 s, so some come while the database is down, whatever the speed.
+        time.sleep(max(0.0, started + index * 0.05 - time.monotonic()))
+        voters.vote(*plan)
 
     restarter = threading.Thread(target=restart_postgres)
     restarter.start()
     with ThreadPoolExecutor(max_workers=20) as pool:
-        list(pool.map(lambda plan: voters.vote(*plan), plans))
+        list(pool.map(lambda item: paced(*item), enumerate(plans)))
     restarter.join(60)
 
     # During the outage: 503 with Retry-After and the translated message, page and API alike.
@@ -196,6 +207,7 @@ def test_postgres_restarted_mid_vote_answers_503_then_resumes_without_a_restart(
     assert status == 503 and int(retry_after) > 0
     assert body["error"] == {"code": "unavailable", "message": catalogue_translation(OUTAGE, "kk")}
     statuses = voters.statuses()
+    print(f"PostgreSQL restart: answers by status (0 = connection lost) {statuses}")
     assert 500 not in statuses and statuses.get(503, 0) > 0, statuses
     assert all(int(h["Retry-After"]) > 0 for s, h, _ in voters.answers if s == 503)
     # Afterwards: every ballot acknowledged before, during or after is stored exactly once.
