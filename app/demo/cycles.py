@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from app.demo import _account
+from app.demo.pictures import vacant_lot_png
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
 from app.extensions import db
@@ -100,7 +101,9 @@ def seed_cycles(now=None):
         for number, (n, values) in enumerate(ALMATY_PROPOSALS):
             values = dict(values)
             language = values.pop("language", "ru")
-            proposal = proposal_domain.submit_proposal(_resident(n), cycle, values, language=language)
+            photos = [vacant_lot_png()] if number == 0 else []
+            proposal = proposal_domain.submit_proposal(_resident(n), cycle, values, photos=photos,
+                                                       language=language)
             proposal.created_at = proposal.updated_at = now - timedelta(days=8 - 3 * number)
         db.session.flush()
     ids.append(cycle.id)
