@@ -47,8 +47,8 @@ class Conclusion(db.Model):
 
     @property
     def has_document(self):
-        return self.document_file_id is not None or self.document is not None \
-            or self.document_filename is not None
+        # A name without a file id: a disk-era document `flask files import-disk` has not copied yet.
+        return self.document_file_id is not None or self.document_filename is not None
 
     @property
     def document_sha256(self):
