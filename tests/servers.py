@@ -35,13 +35,6 @@ def unavailable(reason):
     pytest.skip(reason)
 
 
-def once_per_ci_run():
-    """.ci/run runs the suite twice (SQLite, then PostgreSQL). These tests bring or choose their
-    own servers whatever TEST_DATABASE_URL says, so the second pass would only repeat them."""
-    if os.environ.get("QATYSU_SERVER_TESTS_RAN") == "1":
-        pytest.skip("already run in this CI run's first pass (QATYSU_SERVER_TESTS_RAN=1, .ci/run)")
-
-
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

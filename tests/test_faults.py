@@ -23,7 +23,6 @@ from tests.servers import (
     PostgresCluster,
     RedisServer,
     check_acknowledged,
-    once_per_ci_run,
     seed_voting,
     seeding_app,
     stored_ballots,
@@ -42,7 +41,6 @@ OUTAGE = "The service is temporarily unavailable. Please try again in a few minu
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """(gunicorn, cluster, redis, seeded data), torn down at the end of the module."""
-    once_per_ci_run()
     missing = PostgresCluster.missing() or RedisServer.missing()
     if missing:
         unavailable(missing)

@@ -19,7 +19,7 @@ import requests
 from PIL import Image
 from sqlalchemy.engine import make_url
 
-from tests.servers import PASSWORD, Gunicorn, once_per_ci_run, redis_ping, seed_voting, seeding_app, unavailable
+from tests.servers import PASSWORD, Gunicorn, redis_ping, seed_voting, seeding_app, unavailable
 
 pytestmark = pytest.mark.slow
 REDIS_URL = os.environ.get("QATYSU_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -35,7 +35,6 @@ def _server_url():
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
     """(database url, redis url, key prefix): a fresh database and prefix, removed afterwards."""
-    once_per_ci_run()
     server = _server_url()
     admin = server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     name = f"qatysu_servers_{os.getpid()}_{secrets.token_hex(3)}"
