@@ -122,11 +122,21 @@ class Voters:
 
 
 def _plans(seeded, voters, doubles, seed):
+    """(voter, sets sent at once): one set, or for `doubles` the same ballot twice (a double
+    click) and, for some, a third, different one (another tab)."""
     rng = random.Random(seed)
+
+    def ballot():
+        return sorted(rng.sample(seeded["proposals"], rng.randint(1, 3)))
+
     plans = []
     for n in voters:
-        copies = rng.randint(2, 3) if n in doubles else 1
-        plans.append((n, [sorted(rng.sample(seeded["proposals"], rng.randint(1, 3))) for _ in range(copies)]))
+        sets = [ballot()]
+        if n in doubles:
+            sets.append(list(sets[0]))
+            if rng.random() < 0.5:
+                sets.append(ballot())
+        plans.append((n, sets))
     return plans
 
 

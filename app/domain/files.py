@@ -6,7 +6,8 @@ row is written in the request's transaction, so a failed request leaves no file 
 committed one is visible to every host at once; deleting the referring row (with its
 `delete-orphan` relationship) deletes the file in the same commit. Files are small (photos are
 re-encoded to at most 2000 px, a few hundred KB; PDFs at most 10 MB), so PostgreSQL's `bytea`
-holds them without another service to run, back up and secure. See README, "Uploaded files".
+holds them without another service to run, back up and secure. See README, "Several app
+servers, and faults".
 
     stored = files.save(data, "image/jpeg")   # flushed: stored.id, stored.sha256 are set
     files.get(file_id)                        # the row without its bytes (None if unknown)
@@ -21,7 +22,6 @@ import hashlib
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import undefer
 
 from app.domain import records
 from app.extensions import db
@@ -57,14 +57,6 @@ def read(stored):
     if not records.valid_id(stored):
         return None
     return db.session.scalar(select(StoredFile.data).where(StoredFile.id == stored))
-
-
-def load(file_id):
-    """The row with its bytes, in one query (for serving)."""
-    if not records.valid_id(file_id):
-        return None
-    return db.session.scalar(select(StoredFile).options(undefer(StoredFile.data))
-                             .where(StoredFile.id == file_id))
 
 
 def delete(stored):
