@@ -191,6 +191,11 @@ class Gunicorn:
         self.process = None
 
     def start(self, workers=2):
+        return self.launch(workers).wait_ready()
+
+    def launch(self, workers=2):
+        """Start the process without waiting (wait_ready waits): servers can start side by side."""
+        self.expected_workers = workers
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
                 # --preload: the app is imported once and forked, so workers (and a replacement
@@ -198,7 +203,9 @@ class Gunicorn:
                 [sys.executable, "-m", "gunicorn", "--preload", "--no-control-socket", "--workers", str(workers),
                  "--bind", f"127.0.0.1:{self.port}", "--timeout", "30", "--graceful-timeout", "5", "wsgi:app"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        return self
 
+    def wait_ready(self):
         def answering():
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
@@ -208,7 +215,8 @@ class Gunicorn:
                 return False
 
         wait_until(answering, 60, f"gunicorn did not answer:\n{self.log.read_text()[-3000:]}")
-        wait_until(lambda: len(self.workers()) == workers, 30, "gunicorn did not start every worker")
+        wait_until(lambda: len(self.workers()) == self.expected_workers, 30,
+                   "gunicorn did not start every worker")
         return self
 
     def workers(self):

@@ -69,7 +69,9 @@ def two_servers(shared, tmp_path_factory):
     servers = [Gunicorn(workdir, name, **settings) for name in ("a", "b")]
     try:
         for server in servers:
-            server.start(workers=1)
+            server.launch(workers=1)
+        for server in servers:
+            server.wait_ready()
         yield servers[0], servers[1], seeded, database_url, prefix
     finally:
         for server in servers:
