@@ -33,6 +33,8 @@ translations: $(VENV)/.installed
 migrate: install translations
 	@mkdir -p instance
 	$(FLASK) db upgrade
+	@# Photos and PDFs of an instance from before files moved into the database (idempotent).
+	@$(FLASK) files import-disk >/dev/null || echo "make: some uploaded files are missing on disk (flask --app wsgi files import-disk lists them)" >&2
 
 seed: migrate
 	$(FLASK) demo seed

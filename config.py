@@ -43,13 +43,17 @@ class Config:
     # Flask-Limiter: Redis in production so limits hold across workers and hosts.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Every key this site writes to Redis starts with it: two sites (or test runs) can share one.
+    REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "qatysu")
     # Storage errors as limits.errors.StorageError, and a dead Redis noticed in a second, not a minute.
     RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True, "socket_connect_timeout": 1,
-                                 "socket_timeout": 1}
+                                 "socket_timeout": 1, "key_prefix": f"{REDIS_KEY_PREFIX}:limits"}
     # Flask-Caching: Redis shares the cache across workers and hosts; without it, per process.
+    # With Redis down, a cached function is simply called (Flask-Caching catches the error).
     CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
-    CACHE_KEY_PREFIX = "qatysu:"
+    CACHE_KEY_PREFIX = f"{REDIS_KEY_PREFIX}:"
+    CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1} if CACHE_REDIS_URL else {}
     CACHE_DEFAULT_TIMEOUT = 300
     RATELIMIT_STRATEGY = "moving-window"
     # Failed logins: blocked per (IIN, address); across addresses an IIN is only slowed (once it

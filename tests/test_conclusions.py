@@ -1,13 +1,16 @@
 """Conclusions of the akimat: the ten-voter minimum, justifications, documents, audit."""
+import hashlib
 import io
+import os
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.domain import files
 from app.domain.conclusions import add_implementation_update, missing_languages, record_conclusion
 from app.domain.errors import Conflict, DomainError, NotAllowed
 from app.extensions import db
-from app.models import AuditEntry, Conclusion, Proposal, User
+from app.models import AuditEntry, Conclusion, Proposal, StoredFile, User
 from tests.helpers import catalogue_translation, conclude_all, csrf_token, publish
 
 
@@ -108,23 +111,29 @@ def test_conclusion_is_audited_and_missing_languages_reported(app, counted_cycle
         assert missing_languages(conclusion) == ["en"]
 
 
-def test_pdf_document_checked_and_stored_under_a_random_name(app, counted_cycle, staff, tmp_path):
+def _stored_files(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(StoredFile))
+
+
+def test_pdf_document_checked_and_stored_in_the_database(app, counted_cycle, staff):
     ids = counted_cycle()
-    upload = tmp_path / "up"
     with pytest.raises(DomainError) as caught:
-        _conclude(app, staff[0], ids["proposals"]["A"], "approved", document=b"<html>not a pdf",
-                  upload_dir=upload)
+        _conclude(app, staff[0], ids["proposals"]["A"], "approved", document=b"<html>not a pdf")
     assert "document" in caught.value.fields
     with pytest.raises(DomainError):
         _conclude(app, staff[0], ids["proposals"]["A"], "approved",
-                  document=io.BytesIO(PDF + b"0" * (10 * 1024 * 1024)), upload_dir=upload)
+                  document=io.BytesIO(PDF + b"0" * (10 * 1024 * 1024)))
+    assert _stored_files(app) == 0
     _conclude(app, staff[0], ids["proposals"]["A"], "approved", document=io.BytesIO(PDF),
-              document_number="№ 123-р", upload_dir=upload)
+              document_number="№ 123-р")
     with app.app_context():
         conclusion = db.session.scalar(select(Conclusion))
-        assert conclusion.document_number == "№ 123-р"
-        stored = upload / "conclusions" / conclusion.document_filename
-        assert stored.read_bytes() == PDF and len(conclusion.document_filename) == 36
+        assert conclusion.document_number == "№ 123-р" and conclusion.has_document
+        assert conclusion.document.content_type == "application/pdf"
+        assert files.read(conclusion.document) == PDF
+        assert conclusion.document.sha256 == hashlib.sha256(PDF).hexdigest()
+    assert not os.path.exists(app.config["UPLOAD_DIR"])
 
 
 BROKEN_PDFS = {
@@ -141,9 +150,9 @@ def test_broken_pdf_is_refused(app, counted_cycle, staff, tmp_path, name):
     ids = counted_cycle()
     with pytest.raises(DomainError) as caught:
         _conclude(app, staff[0], ids["proposals"]["A"], "approved",
-                  document=io.BytesIO(BROKEN_PDFS[name]), upload_dir=tmp_path)
+                  document=io.BytesIO(BROKEN_PDFS[name]))
     assert caught.value.fields["document"] == [(DAMAGED, {})]
-    assert not (tmp_path / "conclusions").exists() or not any((tmp_path / "conclusions").iterdir())
+    assert _stored_files(app) == 0
 
 
 def test_encrypted_pdf_is_refused_with_a_translated_message(app, client, auth, counted_cycle, staff):
@@ -162,24 +171,43 @@ def test_encrypted_pdf_is_refused_with_a_translated_message(app, client, auth, c
     assert catalogue_translation(DAMAGED, "kk") and catalogue_translation(DAMAGED, "ru")
 
 
-def test_replaced_pdf_is_deleted_from_disk(app, counted_cycle, staff, tmp_path):
+def test_replaced_pdf_is_deleted_in_the_same_transaction(app, counted_cycle, staff):
     ids = counted_cycle()
-    folder = tmp_path / "conclusions"
-    _conclude(app, staff[0], ids["proposals"]["A"], "approved", document=io.BytesIO(PDF),
-              upload_dir=tmp_path)
+    _conclude(app, staff[0], ids["proposals"]["A"], "approved", document=io.BytesIO(PDF))
     with app.app_context():
-        first = db.session.scalar(select(Conclusion)).document_filename
-    assert (folder / first).exists()
-    _conclude(app, staff[0], ids["proposals"]["A"], "approved", document=io.BytesIO(_pdf()),
-              upload_dir=tmp_path)
+        first = db.session.scalar(select(Conclusion)).document_file_id
+    second_pdf = _pdf()
+    _conclude(app, staff[0], ids["proposals"]["A"], "approved", document=io.BytesIO(second_pdf))
     with app.app_context():
-        second = db.session.scalar(select(Conclusion)).document_filename
-    assert second != first and (folder / second).exists()
-    assert not (folder / first).exists()
-    assert [p.name for p in folder.iterdir()] == [second]
+        conclusion = db.session.scalar(select(Conclusion))
+        second = conclusion.document_file_id
+        assert second != first and files.get(first) is None
+        assert db.session.scalars(select(StoredFile.id)).all() == [second]
+        # The audit entry names both documents by their SHA-256.
+        entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "conclusion.record")
+                                   .order_by(AuditEntry.id.desc())).first()
+        assert entry.before["document_sha256"] == hashlib.sha256(PDF).hexdigest()
+        assert entry.after["document_sha256"] == hashlib.sha256(second_pdf).hexdigest()
     # Recording again without a new document keeps the one there is.
-    _conclude(app, staff[0], ids["proposals"]["A"], "approved", upload_dir=tmp_path)
-    assert (folder / second).exists()
+    _conclude(app, staff[0], ids["proposals"]["A"], "approved")
+    with app.app_context():
+        assert db.session.scalar(select(Conclusion)).document_file_id == second
+
+
+def test_published_pdf_is_served_with_its_hash_as_etag(app, client, counted_cycle, staff):
+    ids = counted_cycle()
+    conclude_all(app, ids, staff[0])
+    _conclude(app, staff[0], ids["proposals"]["A"], "approved", {"ru": "Одобрено."},
+              document=io.BytesIO(PDF))
+    url = f"/proposals/{ids['proposals']['A']}/conclusion.pdf"
+    assert client.get(url).status_code == 403  # not published yet: as before
+    publish(app, ids, staff[0])
+    served = client.get(url)
+    assert served.status_code == 200 and served.mimetype == "application/pdf"
+    assert served.get_data() == PDF and served.headers["ETag"] == f'"{hashlib.sha256(PDF).hexdigest()}"'
+    assert 'filename="conclusion-' in served.headers["Content-Disposition"]
+    assert client.get(url, headers={"If-None-Match": served.headers["ETag"]}).status_code == 304
+    assert client.get(f"/proposals/{ids['proposals']['B']}/conclusion.pdf").status_code == 404
 
 
 BELOW_MIN = ("This proposal cannot be approved for implementation: fewer residents voted for it "
@@ -221,7 +249,7 @@ def test_page_records_a_conclusion_and_lists_missing_languages(app, client, auth
     with app.app_context():
         conclusion = db.session.scalar(select(Conclusion))
         assert conclusion.document_date.isoformat() == "2026-10-05"
-        assert conclusion.document_filename.endswith(".pdf")
+        assert files.read(conclusion.document) == PDF and conclusion.document_filename is None
     # The author hears about it, in their own language (Russian here).
     outbox = app.extensions["outbox"]
     assert outbox and outbox[-1].recipients == ["author@example.kz"]

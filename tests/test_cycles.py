@@ -311,7 +311,7 @@ def test_every_page_renders_in_every_language_on_the_demo(app, client):
 
     with app.app_context():
         seed()
-        almaty, aytey = seed_cycles(upload_dir=app.config["UPLOAD_DIR"])
+        almaty, aytey = seed_cycles()
         proposal_id = db.session.get(Cycle, aytey).proposals[-1].id
         own_id = db.session.get(Cycle, almaty).proposals[0].id
     public = ["/{lang}/", "/{lang}/cycles", f"/{{lang}}/cycles/{almaty}", f"/{{lang}}/cycles/{aytey}?status=rejected",

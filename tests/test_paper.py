@@ -2,6 +2,7 @@
 across channels (also under races), scans, counting and open data with the channel."""
 import csv
 import io
+import os
 import re
 import threading
 from datetime import date
@@ -9,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from app.domain import counting, open_data, paper, voting
+from app.domain import counting, files, open_data, paper, voting
 from app.domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from app.domain.iin import make_iin
 from app.extensions import db
@@ -61,8 +62,7 @@ def said(msgid, lang, plural=False):
 def enter(app, staff_id, cycle_id, iin, choices, **kwargs):
     with app.app_context():
         outcome = paper.enter_ballot(db.session.get(User, staff_id), db.session.get(Cycle, cycle_id), iin,
-                                     choices, app.config["IIN_HMAC_KEY"], upload_dir=app.config["UPLOAD_DIR"],
-                                     **kwargs)
+                                     choices, app.config["IIN_HMAC_KEY"], **kwargs)
         db.session.commit()
         return outcome.status, outcome.entry.id, outcome.ballot.receipt if outcome.ballot else None
 
@@ -294,13 +294,16 @@ def test_scan_is_validated_and_kept_outside_public_reach(app, setup):
     _, entry_id, _ = enter(app, s["staff"][0], s["cycle"], s["iin"], [p1], scan=PDF)
     with app.app_context():
         entry = db.session.get(PaperEntry, entry_id)
-        path = paper.scan_path(entry, app.config["UPLOAD_DIR"])
-        assert path.read_bytes() == PDF and path.suffix == ".pdf"
+        first_scan = paper.scan_of(entry)
+        assert files.read(first_scan) == PDF and first_scan.content_type == "application/pdf"
+        first_id = first_scan.id
     enter(app, s["staff"][1], s["cycle"], s["iin"], [p1], scan=image_bytes("PNG"))
     with app.app_context():
         entry = db.session.get(PaperEntry, entry_id)
-        new_path = paper.scan_path(entry, app.config["UPLOAD_DIR"])
-        assert new_path.suffix == ".jpg" and new_path.read_bytes()[:2] == b"\xff\xd8" and not path.exists()
+        new_scan = paper.scan_of(entry)
+        assert new_scan.content_type == "image/jpeg" and files.read(new_scan)[:2] == b"\xff\xd8"
+        assert files.get(first_id) is None  # the replaced scan is gone with its relationship
+        assert not os.path.exists(app.config["UPLOAD_DIR"])  # nothing on this host's disk
 
 
 def test_ten_voter_minimum_counts_both_channels(app, setup):

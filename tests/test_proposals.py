@@ -1,7 +1,7 @@
 """Proposals: who may propose where and when, validation, sanitising, photos, editing, lists."""
+import hashlib
 import io
 import os
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app.domain import proposals as proposal_domain
 from app.domain.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
-from app.models import Cycle, Proposal, ProposalPhoto, User
-from tests.helpers import ROOT, catalogue_translation, csrf_token, image_bytes, login
+from app.models import Cycle, Proposal, ProposalPhoto, StoredFile, User
+from tests.helpers import catalogue_translation, csrf_token, image_bytes, login
 
 GOOD = {"title": "Освещение улицы Жандосова", "description": "Поставить 12 фонарей вдоль тротуара.",
         "category": "lighting", "cost": 12_000_000, "address": "ул. Жандосова, 40–60"}
@@ -27,7 +27,7 @@ def submit(app, cycle_id, user_id, photos=(), **overrides):
     with app.app_context():
         proposal = proposal_domain.submit_proposal(
             db.session.get(User, user_id), db.session.get(Cycle, cycle_id), good(**overrides), photos=photos,
-            upload_dir=app.config["UPLOAD_DIR"], language="ru")
+            language="ru")
         db.session.commit()
         return proposal.id
 
@@ -126,7 +126,15 @@ def test_plain_text_keeps_paragraphs():
 
 # --- photos ----------------------------------------------------------------------------------
 
-def test_photos_are_re_encoded_without_metadata_and_stored_outside_the_code(app, make_cycle, make_user):
+def stored_photo(app, proposal_id, index=0):
+    """The bytes stored for a proposal's photo (app.domain.files)."""
+    from app.domain import files
+
+    with app.app_context():
+        return files.read(db.session.get(Proposal, proposal_id).photos[index].file)
+
+
+def test_photos_are_re_encoded_without_metadata_and_stored_in_the_database(app, make_cycle, make_user):
     cycle_id = make_cycle(phase="proposals")
     user_id, _ = make_user()
     exif = Image.Exif()
@@ -134,16 +142,17 @@ def test_photos_are_re_encoded_without_metadata_and_stored_outside_the_code(app,
     big = image_bytes("JPEG", size=(3000, 1500), exif=exif.tobytes())
     assert b"SecretCamera" in big
     proposal_id = submit(app, cycle_id, user_id, photos=[big, image_bytes("PNG"), image_bytes("WEBP")])
-    upload_dir = Path(app.config["UPLOAD_DIR"])
-    assert ROOT not in upload_dir.parents
     with app.app_context():
         photos = db.session.get(Proposal, proposal_id).photos
         assert len(photos) == 3
         first = photos[0]
         assert (first.width, first.height) == (2000, 1000)  # longer side limited
         names = {p.filename for p in photos}
+        assert all(p.file.content_type == "image/jpeg" and p.file.size > 0 for p in photos)
+        assert len({p.file_id for p in photos}) == 3
     assert len(names) == 3 and all(len(n) == 36 and n.endswith(".jpg") for n in names)
-    stored = (upload_dir / first.filename).read_bytes()
+    assert not os.path.exists(app.config["UPLOAD_DIR"])  # nothing on this host's disk
+    stored = stored_photo(app, proposal_id)
     assert b"SecretCamera" not in stored
     with Image.open(io.BytesIO(stored)) as image:
         assert image.format == "JPEG" and not image.getexif()
@@ -212,9 +221,7 @@ def test_photo_gps_exif_and_comment_are_not_stored(app, make_cycle, make_user):
     photo = photo.getvalue()
     assert b"Exif" in photo and b"home of the author" in photo and b"\xff\xfe" in photo
     proposal_id = submit(app, cycle_id, user_id, photos=[photo])
-    with app.app_context():
-        name = db.session.get(Proposal, proposal_id).photos[0].filename
-    stored = (Path(app.config["UPLOAD_DIR"]) / name).read_bytes()
+    stored = stored_photo(app, proposal_id)
     assert b"Exif" not in stored and b"SecretCamera" not in stored
     assert b"home of the author" not in stored
     with Image.open(io.BytesIO(stored)) as image:
@@ -261,8 +268,8 @@ def test_oversized_and_too_many_photos_are_refused(app, make_cycle, make_user):
         submit(app, cycle_id, user_id, photos=[image_bytes("PNG")] * 6)
     assert "photos" in caught.value.fields
     assert count(app) == 0
-    upload_dir = app.config["UPLOAD_DIR"]
-    assert not os.path.exists(upload_dir) or not os.listdir(upload_dir)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StoredFile)) == 0
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -294,6 +301,13 @@ def test_resident_proposes_through_the_page_with_a_photo(app, client, make_cycle
     served = client.get(f"/en/proposals/{proposal.id}/photos/{photo}")
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
     assert served.get_data()[:3] == b"\xff\xd8\xff"
+    assert served.headers["ETag"] == f'"{hashlib.sha256(served.get_data()).hexdigest()}"'
+    # A public proposal's photo: a day in any cache, never revalidated (its URL never shows
+    # other bytes); the ETag is the content's SHA-256 and answers 304 without the bytes.
+    assert served.headers["Cache-Control"] == "public, max-age=86400, immutable"
+    again = client.get(f"/en/proposals/{proposal.id}/photos/{photo}",
+                       headers={"If-None-Match": served.headers["ETag"]})
+    assert again.status_code == 304 and not again.get_data()
     served.close()
     assert client.get(f"/en/proposals/{proposal.id}/photos/..%2Fconfig.py").status_code == 404
     assert client.get(f"/en/proposals/{proposal.id}/photos/{'0' * 32}.jpg").status_code == 404
@@ -369,16 +383,34 @@ def test_photos_can_be_added_and_removed_while_editing(app, make_cycle, make_use
     with app.app_context():
         proposal, author = db.session.get(Proposal, proposal_id), db.session.get(User, author_id)
         with pytest.raises(ValidationFailed):
-            proposal_domain.update_proposal(author, proposal, {}, photos=[image_bytes("PNG")],
-                                            upload_dir=app.config["UPLOAD_DIR"])
+            proposal_domain.update_proposal(author, proposal, {}, photos=[image_bytes("PNG")])
         gone = proposal.photos[0]
-        gone_id, gone_name = gone.id, gone.filename
+        gone_id, gone_file_id = gone.id, gone.file_id
         proposal_domain.update_proposal(author, proposal, {}, photos=[image_bytes("JPEG")],
-                                        remove_photo_ids=[gone_id], upload_dir=app.config["UPLOAD_DIR"])
+                                        remove_photo_ids=[gone_id])
         db.session.commit()
         assert len(proposal.photos) == 5
         assert db.session.get(ProposalPhoto, gone_id) is None
-    assert not (Path(app.config["UPLOAD_DIR"]) / gone_name).exists()
+        # The removed photo's bytes went with it, in the same commit; the five others stay.
+        assert db.session.get(StoredFile, gone_file_id) is None
+        assert db.session.scalar(select(func.count()).select_from(StoredFile)) == 5
+
+
+def test_withdrawn_proposals_photos_are_for_the_author_only_and_never_cached(app, make_cycle, make_user):
+    cycle_id = make_cycle(phase="proposals")
+    author_id, iin = make_user()
+    proposal_id = submit(app, cycle_id, author_id, photos=[image_bytes("PNG")])
+    with app.app_context():
+        proposal = db.session.get(Proposal, proposal_id)
+        url = f"/en/proposals/{proposal_id}/photos/{proposal.photos[0].filename}"
+        proposal_domain.withdraw_proposal(proposal.author, proposal)
+        db.session.commit()
+    assert app.test_client().get(url).status_code == 404
+    author = app.test_client()
+    login(author, iin)
+    served = author.get(url)
+    assert served.status_code == 200 and served.headers["Cache-Control"] == "private, no-store"
+    assert served.get_data() == stored_photo(app, proposal_id)
 
 
 def test_withdrawn_proposals_leave_the_public_list(app, client, make_cycle, make_user):

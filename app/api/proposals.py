@@ -95,8 +95,7 @@ def submit_proposal(cycle_id):
               "longitude": _number(body, "longitude")}
     # The language the author wrote in: stated, or else the request's language.
     language = field(body, "language", str) or str(get_locale())
-    proposal = proposal_domain.submit_proposal(g.api_user, cycle, values, language=language,
-                                               upload_dir=current_app.config["UPLOAD_DIR"])
+    proposal = proposal_domain.submit_proposal(g.api_user, cycle, values, language=language)
     db.session.commit()
     notifications.notify_proposal_submitted(proposal)
     return {"id": proposal.id}, 201

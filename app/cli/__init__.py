@@ -26,6 +26,7 @@ users_cli = AppGroup("users", help="Staff and administrator accounts.")
 residents_cli = AppGroup("residents", help="The akimat's register of residents.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 cycles_cli = AppGroup("cycles", help="Budget cycles: reminders for the staff.")
+files_cli = AppGroup("files", help="Uploaded files (stored in the database).")
 
 
 def _pybabel(*args):
@@ -176,6 +177,25 @@ def cycles_notify_due():
     click.echo(f"{len(proposals)} passed revision deadlines reported, {sent} emails sent")
 
 
+@files_cli.command("import-disk")
+@click.option("--upload-dir", type=click.Path(file_okay=False), default=None,
+              help="Where photos and PDFs were written before (default: UPLOAD_DIR)")
+def files_import_disk(upload_dir):
+    """Copy photos and signed PDFs still on disk into the database (idempotent; the files on
+    disk are left for you to delete once every app server serves from the database)."""
+    from app.domain import files
+
+    folder = upload_dir or current_app.config["UPLOAD_DIR"]
+    imported, missing = files.import_disk(folder)
+    db.session.commit()
+    for name in missing[:200]:
+        click.echo(f"missing on disk: {name}", err=True)
+    click.echo(f"{imported} files imported from {folder}; {len(missing)} missing")
+    if missing:
+        raise SystemExit(1)
+
+
 def register_commands(app):
-    for group in (translate_cli, territories_cli, users_cli, residents_cli, demo_cli, cycles_cli):
+    for group in (translate_cli, territories_cli, users_cli, residents_cli, demo_cli, cycles_cli,
+                  files_cli):
         app.cli.add_command(group)

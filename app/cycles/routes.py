@@ -2,7 +2,7 @@
 import math
 
 from babel import Locale
-from flask import abort, current_app, render_template, request, send_from_directory, url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -17,6 +17,7 @@ from app.domain import paper as paper_domain
 from app.domain import proposals as proposal_domain
 from app.domain import voting as voting_domain
 from app.domain.permissions import is_staff_of
+from app.files import send_stored_file
 from app.form_values import parse_float, parse_int
 from app.labels import CATEGORY_LABELS, PHASE_LABELS, STATUS_LABELS
 from app.voting.summary import voting_box
@@ -98,7 +99,7 @@ def new_proposal(cycle_id):
     done, status = submit(
         form, lambda: made.append(proposal_domain.submit_proposal(
             current_user, cycle, _proposal_values(form), photos=_uploads(form),
-            upload_dir=current_app.config["UPLOAD_DIR"], language=str(get_locale()))) or made[-1],
+            language=str(get_locale()))) or made[-1],
         _("Your proposal has been submitted. The Expert Council will review it."),
         lambda proposal: url_for("cycles.proposal", proposal_id=proposal.id))
     if done:
@@ -146,8 +147,7 @@ def edit_proposal(proposal_id):
         removed = [parse_int(v) for v in request.form.getlist("remove_photo")]
         return proposal_domain.update_proposal(
             current_user, proposal, _proposal_values(form), photos=_uploads(form),
-            remove_photo_ids=[r for r in removed if isinstance(r, int)],
-            upload_dir=current_app.config["UPLOAD_DIR"])
+            remove_photo_ids=[r for r in removed if isinstance(r, int)])
 
     done, status = submit(form, save, _("Your changes have been saved."),
                           lambda _proposal: url_for("cycles.proposal", proposal_id=proposal.id))
@@ -188,8 +188,8 @@ def protocol(cycle_id):
 @bp.route("/proposals/<id:proposal_id>/photos/<filename>")
 def photo(proposal_id, filename):
     proposal = proposal_domain.get_proposal(proposal_id, _viewer())
-    proposal_domain.photo_of(proposal.id, filename)
-    response = send_from_directory(current_app.config["UPLOAD_DIR"], filename, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = ("public, max-age=86400" if proposal_domain.is_public(proposal)
-                                         else "private, no-store")
-    return response
+    photo = proposal_domain.photo_of(proposal.id, filename)
+    # A photo's URL never shows other bytes (a new photo gets a new name): immutable. A day at
+    # most in shared caches, so a withdrawn proposal's photos leave them by the next day.
+    return send_stored_file(photo.file_id, "public, max-age=86400, immutable"
+                            if proposal_domain.is_public(proposal) else "private, no-store")

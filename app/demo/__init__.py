@@ -70,7 +70,7 @@ def seed():
     from app.demo.showcase import seed_published_cycle
     from app.demo.voting import seed_ballots
 
-    taking_proposals, voting_cycle = seed_cycles(upload_dir=current_app.config["UPLOAD_DIR"])
+    taking_proposals, voting_cycle = seed_cycles()
     cast = seed_ballots(voting_cycle, 36)
     on_paper = seed_paper(voting_cycle)
     published = seed_published_cycle()

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from app.demo import _account
+from app.demo.pictures import vacant_lot_png
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
 from app.extensions import db
@@ -80,7 +81,7 @@ def _resident(n):
     return _account(n, name, code)[0]
 
 
-def seed_cycles(upload_dir=None, now=None):
+def seed_cycles(now=None):
     """Create the demo cycles; returns their ids (existing ones included)."""
     now = now or datetime.now(timezone.utc)
     ids = []
@@ -106,7 +107,8 @@ def seed_cycles(upload_dir=None, now=None):
         for number, (n, values) in enumerate(ALMATY_PROPOSALS):
             values = dict(values)
             language = values.pop("language", "ru")
-            proposal = proposal_domain.submit_proposal(_resident(n), cycle, values, upload_dir=upload_dir,
+            photos = [vacant_lot_png()] if number == 0 else []
+            proposal = proposal_domain.submit_proposal(_resident(n), cycle, values, photos=photos,
                                                        language=language)
             proposal.created_at = proposal.updated_at = now - timedelta(days=8 - 3 * number)
         db.session.flush()
@@ -130,8 +132,7 @@ def seed_cycles(upload_dir=None, now=None):
         for number, (n, decision, values) in enumerate(AYTEY_PROPOSALS):
             values = dict(values)
             language = values.pop("language", "ru")
-            proposal = proposal_domain.submit_proposal(_resident(n), cycle, values, upload_dir=upload_dir,
-                                                       language=language)
+            proposal = proposal_domain.submit_proposal(_resident(n), cycle, values, language=language)
             # Submitted inside the proposal window (now-70 .. now-28 days), not today.
             proposal.created_at = now - timedelta(days=66 - 5 * number)
             decided.append((proposal, decision))

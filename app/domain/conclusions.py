@@ -7,13 +7,11 @@ truth. The akimat has discretion beyond the vote: a selected proposal may be not
 an unselected one approved, but either needs a written justification.
 """
 import io
-import secrets
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 from pypdf import PdfReader
 
-from app.domain import audit, phases, texts
+from app.domain import audit, files, phases, texts
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotFound, Np_
 from app.domain.permissions import require_staff_of
 from app.extensions import db
@@ -25,7 +23,7 @@ MAX_NOTE = 1000
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
 AUDITED = ("decision", "justification_kk", "justification_ru", "justification_en",
-           "document_filename", "document_number", "document_date")
+           "document_sha256", "document_number", "document_date")
 
 
 def require_not_published(cycle):
@@ -84,30 +82,6 @@ def pdf_problem(data):
     return None
 
 
-def delete_document(filename, upload_dir):
-    """Remove a stored document that nothing refers to any more (replaced)."""
-    if filename and upload_dir:
-        try:
-            (Path(upload_dir) / "conclusions" / filename).unlink()
-        except OSError:
-            pass
-
-
-def store_document(data, upload_dir):
-    """Write a checked PDF under upload_dir/conclusions with a random name; returns the name."""
-    folder = Path(upload_dir) / "conclusions"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{secrets.token_hex(16)}.pdf"
-    (folder / name).write_bytes(data)
-    return name
-
-
-def document_path(conclusion, upload_dir):
-    if not conclusion or not conclusion.document_filename:
-        return None
-    return Path(upload_dir) / "conclusions" / conclusion.document_filename
-
-
 def require_can_conclude(staff, proposal):
     """Staff of the territory, after the count and before publication, on an admitted proposal."""
     require_staff_of(staff, proposal.cycle.territory)
@@ -119,7 +93,7 @@ def require_can_conclude(staff, proposal):
         raise Conflict("not_counted", N_("The votes for this proposal have not been counted."))
 
 
-def _check_document(document, document_number, document_date, upload_dir):
+def _check_document(document, document_number, document_date):
     """The optional signed document and its number and date; returns (date, PDF bytes or None)."""
     errors = FieldErrors()
     if document_number is not None and not isinstance(document_number, str):
@@ -141,14 +115,12 @@ def _check_document(document, document_number, document_date, upload_dir):
             errors.add("document", N_("The document must be a PDF file."))
         elif (problem := pdf_problem(data)) is not None:
             errors.add("document", problem)
-        elif upload_dir is None:
-            raise ValueError("upload_dir is required to store a document")
     errors.raise_if_any()
     return document_date, data
 
 
 def record_conclusion(staff, proposal, decision, justification, document=None, document_number=None,
-                      document_date=None, upload_dir=None, now=None):
+                      document_date=None, now=None):
     """Record (or replace, until publication) the akimat's conclusion on an admitted proposal."""
     if proposal is None:
         raise NotFound("not_found", N_("This proposal does not exist."))
@@ -179,7 +151,7 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
             message = N_("This proposal was not selected by the vote: approving it is the "
                          "akimat's discretion and needs a justification in at least one language.")
         raise DomainError("justification_required", message, field="justification")
-    document_date, data = _check_document(document, document_number, document_date, upload_dir)
+    document_date, data = _check_document(document, document_number, document_date)
 
     conclusion = proposal.conclusion
     before = audit.snapshot(conclusion, AUDITED) if conclusion else None
@@ -189,10 +161,11 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
     conclusion.decision = decision
     for lang in LANGUAGES:
         setattr(conclusion, f"justification_{lang}", justifications.get(lang, ""))
-    replaced = None
     if data is not None:
-        replaced = conclusion.document_filename
-        conclusion.document_filename = store_document(data, upload_dir)
+        # delete-orphan: a replaced document is deleted in this transaction; the audit entry
+        # keeps the SHA-256 of each.
+        conclusion.document = files.save(data, "application/pdf")
+        conclusion.document_filename = None
     if document_number is not None:
         conclusion.document_number = document_number.strip() or None
     if document_date is not None:
@@ -202,7 +175,6 @@ def record_conclusion(staff, proposal, decision, justification, document=None, d
     db.session.flush()
     audit.record(staff, "conclusion.record", conclusion, cycle.territory, before,
                  audit.snapshot(conclusion, AUDITED))
-    delete_document(replaced, upload_dir)  # the audit log keeps its name; the file goes
     return conclusion
 
 

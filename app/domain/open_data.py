@@ -63,7 +63,7 @@ def conclusion_dict(conclusion, lang):
             "justification_i18n": justification_i18n(conclusion),
             "document_number": conclusion.document_number,
             "document_date": conclusion.document_date.isoformat() if conclusion.document_date else None,
-            "has_document": bool(conclusion.document_filename)}
+            "has_document": conclusion.has_document}
 
 
 def implementation_list(proposal):

@@ -26,15 +26,13 @@ Every step is in the audit log with the entry's id, the staff member and the cho
 the IIN. Pages and the API call the same functions; none of them imports Flask.
 """
 import io
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timezone
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import audit, phases, records, texts, voting
+from app.domain import audit, files, phases, records, texts, voting
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound
 from app.domain.iin import InvalidIIN, iin_digest, validate_adult_iin
 from app.domain.permissions import is_resident_of, is_staff_of, require_staff_of
@@ -62,7 +60,7 @@ ONLINE = Channel.ONLINE.value
 # Polling points are set up before voting opens and changed while it runs; not after.
 POINT_PHASES = (Phase.DRAFT, Phase.PROPOSALS, Phase.REVIEW, Phase.VOTING)
 ENTRY_FIELDS = ("status", "point_id", "first_by_id", "first_choices", "second_by_id",
-                "second_choices", "resolved_by_id", "ballot_id", "scan_filename")
+                "second_choices", "resolved_by_id", "ballot_id", "scan_file_id")
 
 
 # --- polling points ------------------------------------------------------------------------
@@ -276,34 +274,12 @@ def check_scan(scan):
     return None, None
 
 
-SCAN_FOLDER = "paper-scans"
+SCAN_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg"}
 
 
-def store_scan(data, extension, upload_dir):
-    """The one place a scan is written (uploads move behind one storage API; change it here).
-    Returns the stored name."""
-    if upload_dir is None:
-        raise ValueError("upload_dir is required to store a scan")
-    folder = Path(upload_dir) / SCAN_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{secrets.token_hex(16)}.{extension}"
-    (folder / name).write_bytes(data)
-    return name
-
-
-def scan_path(entry, upload_dir):
-    """Where an entry's scan is kept, for staff of the territory only (never a public URL)."""
-    if entry is None or not entry.scan_filename:
-        return None
-    return Path(upload_dir) / SCAN_FOLDER / entry.scan_filename
-
-
-def _delete_scan(filename, upload_dir):
-    if filename and upload_dir:
-        try:
-            (Path(upload_dir) / SCAN_FOLDER / filename).unlink()
-        except OSError:
-            pass
+def scan_of(entry):
+    """The entry's stored scan (staff of the territory only, never a public URL), or None."""
+    return entry.scan if entry is not None else None
 
 
 # --- entering ------------------------------------------------------------------------------
@@ -385,7 +361,7 @@ def _enter_once(staff, cycle, iin, choices_ids, iin_key, point_id, newcomer, now
 
 
 def enter_ballot(staff, cycle, iin, proposal_ids, iin_key, point_id=None, newcomer=None, scan=None,
-                 upload_dir=None, now=None):
+                 now=None):
     """Enter one paper ballot (first or second entry); returns an Outcome (flushed, not
     committed). A mismatch is an outcome, not an error: it must be kept for the third person,
     so the caller commits and then tells the staff member (API: 409 `entry_mismatch`)."""
@@ -404,9 +380,8 @@ def enter_ballot(staff, cycle, iin, proposal_ids, iin_key, point_id=None, newcom
             staff = db.session.get(User, staff_id)
             continue
         if scan_data is not None:
-            replaced = outcome.entry.scan_filename
-            outcome.entry.scan_filename = store_scan(scan_data, scan_ext, upload_dir)
-            _delete_scan(replaced, upload_dir)
+            # A replaced scan is deleted with its relationship (delete-orphan), in this commit.
+            outcome.entry.scan = files.save(scan_data, SCAN_TYPES[scan_ext])
             db.session.flush()
         return outcome
     raise Conflict("entry_busy", N_("This ballot is being entered by someone else right now. Try again."))
@@ -463,15 +438,13 @@ def require_can_void(staff, entry):
         raise Conflict("entry_stored", N_("This ballot is stored and cannot be voided."))
 
 
-def void_entry(staff, entry, upload_dir=None):
+def void_entry(staff, entry):
     """Drop an entry that stores no ballot (the paper is unreadable, or the IIN was mistyped);
     the audit log keeps what it was."""
     require_can_void(staff, entry)
     audit.record(staff, "paper.void", entry, entry.cycle.territory, audit.snapshot(entry, ENTRY_FIELDS), None)
-    filename = entry.scan_filename
-    db.session.delete(entry)
+    db.session.delete(entry)  # its scan goes with it (delete-orphan)
     db.session.flush()
-    _delete_scan(filename, upload_dir)
 
 
 def entries(cycle, status):

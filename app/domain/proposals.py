@@ -4,12 +4,12 @@ Descriptions are Markdown (CommonMark, rendered by markdown-it-py: paragraphs, l
 *italics*, links; HTML such as the descriptions stored before Markdown passes through) and then
 sanitised with nh3 (a short allow-list of tags). Titles are plain text: tags are removed.
 Photos are decoded with Pillow, re-encoded as JPEG (which drops EXIF, GPS and anything hidden in
-the file) and stored under random names in an upload directory the caller passes in, so this module stays Flask-free.
+the file) and stored in the database (app.domain.files) in the same transaction as the proposal,
+under a random name that is their URL.
 """
 import html
 import io
 import math
-import os
 import secrets
 import warnings
 from datetime import datetime, timezone
@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 
-from app.domain import audit, phases, records, territories, texts
+from app.domain import audit, files, phases, records, territories, texts
 from app.domain.assurance import require_assurance
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotAllowed, NotFound, Np_
 from app.domain.permissions import is_staff_of, require_resident_of, require_staff_of
@@ -155,25 +155,14 @@ def _check_photos(errors, uploads, existing_count):
     return images
 
 
-def _store_photos(proposal, images, upload_dir):
-    if not images:
-        return
-    if not upload_dir:
-        raise ValueError("upload_dir is required to store photos")
-    os.makedirs(upload_dir, exist_ok=True)
+def _store_photos(proposal, images):
     for image in images:
-        name = secrets.token_hex(16) + ".jpg"
+        buffer = io.BytesIO()
         # A fresh image re-encoded without `exif=`, `comment=` or `icc_profile=`: no metadata.
-        image.save(os.path.join(upload_dir, name), "JPEG", quality=85, optimize=True)
-        proposal.photos.append(ProposalPhoto(filename=name, width=image.width, height=image.height))
-
-
-def _delete_files(filenames, upload_dir):
-    for name in filenames:
-        try:
-            os.remove(os.path.join(upload_dir, name))
-        except (OSError, TypeError):
-            pass
+        image.save(buffer, "JPEG", quality=85, optimize=True)
+        proposal.photos.append(ProposalPhoto(filename=secrets.token_hex(16) + ".jpg",
+                                             file=files.save(buffer.getvalue(), "image/jpeg"),
+                                             width=image.width, height=image.height))
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -264,7 +253,7 @@ def require_can_submit(user, cycle):
     require_assurance(user, cycle, "propose")
 
 
-def submit_proposal(author, cycle, values, photos=(), upload_dir=None, language="kk"):
+def submit_proposal(author, cycle, values, photos=(), language="kk"):
     """A resident of the cycle's territory (or a unit inside it) proposes a project.
 
     values: title, description, category, cost, address?, latitude?, longitude?
@@ -278,7 +267,7 @@ def submit_proposal(author, cycle, values, photos=(), upload_dir=None, language=
                         language=language if language in LANGUAGES else "kk",
                         status=ProposalStatus.SUBMITTED.value, **clean)
     db.session.add(proposal)
-    _store_photos(proposal, images, upload_dir)
+    _store_photos(proposal, images)
     db.session.flush()
     return proposal
 
@@ -309,7 +298,7 @@ def require_can_edit(user, proposal, now=None):
     _require_author(user, proposal)
 
 
-def update_proposal(author, proposal, values, photos=(), remove_photo_ids=(), upload_dir=None, now=None):
+def update_proposal(author, proposal, values, photos=(), remove_photo_ids=(), now=None):
     """The author edits (during `proposals`) or revises when the council asked (in `review`)."""
     now = now or datetime.now(timezone.utc)
     require_can_edit(author, proposal, now)
@@ -322,15 +311,13 @@ def update_proposal(author, proposal, values, photos=(), remove_photo_ids=(), up
     errors.raise_if_any()
     for name, value in clean.items():
         setattr(proposal, name, value)
-    gone = [p.filename for p in removing]
     for photo in removing:
-        proposal.photos.remove(photo)
-    _store_photos(proposal, images, upload_dir)
+        proposal.photos.remove(photo)  # delete-orphan: the photo and its stored file go
+    _store_photos(proposal, images)
     if proposal.status == ProposalStatus.REVISION_REQUESTED.value:
         proposal.status = ProposalStatus.SUBMITTED.value  # back to the council for a decision
     proposal.updated_at = now
     db.session.flush()
-    _delete_files(gone, upload_dir)
     return proposal
 
 

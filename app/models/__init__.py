@@ -8,6 +8,7 @@ from app.models.paper import Channel, EntryStatus, PaperEntry, PollingPoint, pol
 from app.models.proposal import Proposal, ProposalPhoto, ProposalStatus
 from app.models.residence import RegisteredResident
 from app.models.result import ProposalResult
+from app.models.stored_file import StoredFile
 from app.models.territory import Territory, TerritoryLevel
 from app.models.user import ASSURANCE_ORDER, ApiToken, Assurance, PasswordReset, Residence, Role, User
 
@@ -16,6 +17,6 @@ __all__ = [
     "Category", "Channel", "Conclusion", "CountingRule", "Cycle", "Decision", "EdsChallenge",
     "EntryStatus", "ImplementationStatus", "ImplementationUpdate", "PaperEntry", "PasswordReset",
     "Phase", "PhaseChange", "PollingPoint", "Proposal", "ProposalPhoto", "ProposalResult",
-    "ProposalStatus", "RegisteredResident", "Residence", "Role", "Territory", "TerritoryLevel", "User",
-    "polling_point_staff",
+    "ProposalStatus", "RegisteredResident", "Residence", "Role", "StoredFile", "Territory",
+    "TerritoryLevel", "User", "polling_point_staff",
 ]

@@ -31,7 +31,11 @@ class Conclusion(db.Model):
     justification_kk: Mapped[str] = mapped_column(Text, default="")
     justification_ru: Mapped[str] = mapped_column(Text, default="")
     justification_en: Mapped[str] = mapped_column(Text, default="")
-    document_filename: Mapped[str | None] = mapped_column(String(100))  # signed PDF under UPLOAD_DIR
+    # The signed PDF (app.domain.files); replacing it deletes the old one in the same transaction.
+    document_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"), index=True)
+    # Its name under UPLOAD_DIR when documents lived on disk: kept for `flask files import-disk`
+    # and for the audit entries that name it; new documents have none.
+    document_filename: Mapped[str | None] = mapped_column(String(100))
     document_number: Mapped[str | None] = mapped_column(String(60))
     document_date = mapped_column(Date)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -39,6 +43,16 @@ class Conclusion(db.Model):
 
     proposal = relationship("Proposal", back_populates="conclusion")
     decided_by = relationship("User")
+    document = relationship("StoredFile", cascade="all, delete-orphan", single_parent=True)
+
+    @property
+    def has_document(self):
+        # A name without a file id: a disk-era document `flask files import-disk` has not copied yet.
+        return self.document_file_id is not None or self.document_filename is not None
+
+    @property
+    def document_sha256(self):
+        return self.document.sha256 if self.document is not None else None
 
     @property
     def justification_i18n(self):

@@ -78,8 +78,9 @@ class PaperEntry(db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     resolved_at = mapped_column(UTCDateTime)
     ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"), unique=True)
-    # The optional scan of the paper, for audit: a random name in the uploads, never public.
-    scan_filename: Mapped[str | None] = mapped_column(String(100))
+    # The optional scan of the paper, for audit (app.domain.files), never public; voiding the
+    # entry or replacing the scan deletes the file in the same transaction.
+    scan_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"), index=True)
 
     cycle = relationship("Cycle")
     voter = relationship("User", foreign_keys=[voter_id])
@@ -88,3 +89,4 @@ class PaperEntry(db.Model):
     second_by = relationship("User", foreign_keys=[second_by_id])
     resolved_by = relationship("User", foreign_keys=[resolved_by_id])
     ballot = relationship("Ballot")
+    scan = relationship("StoredFile", cascade="all, delete-orphan", single_parent=True)

@@ -71,9 +71,14 @@ class ProposalPhoto(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id", ondelete="CASCADE"), index=True)
-    filename: Mapped[str] = mapped_column(String(100), unique=True)  # random name under UPLOAD_DIR
+    filename: Mapped[str] = mapped_column(String(100), unique=True)  # random name: the photo's URL
+    # The JPEG (app.domain.files); None only for a photo from before files moved into the
+    # database that `flask files import-disk` has not imported yet.
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"), index=True)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
     proposal = relationship("Proposal", back_populates="photos")
+    # The file is the photo's own: removing the photo deletes it, in the same transaction.
+    file = relationship("StoredFile", cascade="all, delete-orphan", single_parent=True)

@@ -1,7 +1,7 @@
 """Published results: the pages, the printable protocol, and the open-data downloads."""
 from itertools import groupby
 
-from flask import abort, current_app, render_template, send_file
+from flask import abort, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -10,6 +10,7 @@ from app.domain import access, open_data, paper, records
 from app.domain import conclusions as conclusions_domain
 from app.domain.permissions import is_staff_of
 from app.extensions import db
+from app.files import send_stored_file
 from app.languages import LANG_PREFIX
 from app.models import Cycle, Phase, Proposal, Territory
 from app.results import bp
@@ -77,10 +78,10 @@ def protocol(cycle_id):
 def conclusion_document(proposal_id):
     proposal = records.get(Proposal, proposal_id) or abort(404)
     visible_cycle(proposal.cycle_id)
-    path = conclusions_domain.document_path(proposal.conclusion, current_app.config["UPLOAD_DIR"])
-    if path is None or not path.exists():
-        abort(404)
-    return send_file(path, mimetype="application/pdf", download_name=f"conclusion-{proposal.id}.pdf")
+    conclusion = proposal.conclusion
+    # Cache-Control as for every page (app.security): a document may be replaced until publication.
+    return send_stored_file(conclusion.document_file_id if conclusion else None,
+                            download_name=f"conclusion-{proposal.id}.pdf")
 
 
 # --- Open data (no account; also served under /api/v1) --------------------------------------

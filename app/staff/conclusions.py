@@ -1,5 +1,5 @@
 """After the vote: turnout, the akimat's conclusions, publication and implementation updates."""
-from flask import current_app, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -67,7 +67,7 @@ def conclusion_form(proposal_id):
             current_user, proposal, form.decision.data,
             {lang: form[f"justification_{lang}"].data for lang in LANGUAGES},
             document=form.document.data or None, document_number=form.document_number.data,
-            document_date=form.document_date.data, upload_dir=current_app.config["UPLOAD_DIR"]),
+            document_date=form.document_date.data),
         _("The conclusion is saved."),
         lambda _conclusion: url_for("staff.conclusions", cycle_id=proposal.cycle_id))
     if done:

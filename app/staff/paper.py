@@ -1,12 +1,13 @@
 """Paper ballots in the staff console: polling points, the two blind entries, the resolution
 queue, scans, the printable blank ballot and the point's tally sheet."""
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.domain import access, paper, voting
+from app.files import send_stored_file
 from app.form_values import parse_int
 from app.i18n import translate
 from app.languages import LANGUAGES
@@ -121,7 +122,7 @@ def enter_paper_ballot(cycle_id):
                     current_user, cycle, form.iin.data, _chosen(), current_app.config["IIN_HMAC_KEY"],
                     point_id=parse_int(form.point.data) if form.point.data else None,
                     newcomer=_newcomer(form), scan=form.scan.data or None,
-                    upload_dir=current_app.config["UPLOAD_DIR"])
+)
             if not outcome.failed:
                 _flash_outcome(result)
                 return redirect(url_for("staff.enter_paper_ballot", cycle_id=cycle.id, point=form.point.data))
@@ -162,7 +163,7 @@ def void_paper_entry(cycle_id, entry_id):
         flash(_("Tick the box to confirm."), "error")
         return redirect(back)
     with domain_action() as outcome:
-        paper.void_entry(current_user, entry, current_app.config["UPLOAD_DIR"])
+        paper.void_entry(current_user, entry)
     if not outcome.failed:
         flash(_("The entry is voided; the audit log keeps it."), "success")
     return redirect(back)
@@ -172,14 +173,12 @@ def void_paper_entry(cycle_id, entry_id):
 def paper_scan(cycle_id, entry_id):
     """Staff of the territory only; never cached, never a public address."""
     cycle = managed_cycle(cycle_id)
-    path = paper.scan_path(paper.get_entry(cycle, entry_id), current_app.config["UPLOAD_DIR"])
-    if path is None or not path.is_file():
+    scan = paper.scan_of(paper.get_entry(cycle, entry_id))
+    if scan is None:
         abort(404)
-    mimetype = "application/pdf" if path.suffix == ".pdf" else "image/jpeg"
-    response = send_file(path, mimetype=mimetype, as_attachment=True,
-                         download_name=f"paper-ballot-{entry_id}{path.suffix}", max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    suffix = ".pdf" if scan.content_type == "application/pdf" else ".jpg"
+    return send_stored_file(scan.id, cache_control="private, no-store",
+                            download_name=f"paper-ballot-{entry_id}{suffix}")
 
 
 def _ballot_words(cycle):

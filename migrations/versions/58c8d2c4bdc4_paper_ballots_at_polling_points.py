@@ -1,7 +1,7 @@
 """paper ballots at polling points: points, two-person entries, ballot channel
 
 Revision ID: 58c8d2c4bdc4
-Revises: a19e0c5b7d21
+Revises: b4e1512a1e6e
 Create Date: 2026-11-28 06:39:13.587451
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '58c8d2c4bdc4'
-down_revision = 'a19e0c5b7d21'
+down_revision = 'b4e1512a1e6e'
 branch_labels = None
 depends_on = None
 
@@ -48,7 +48,8 @@ def upgrade():
     sa.Column('resolved_by_id', sa.Integer(), nullable=True),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ballot_id', sa.Integer(), nullable=True),
-    sa.Column('scan_filename', sa.String(length=100), nullable=True),
+    sa.Column('scan_file_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['scan_file_id'], ['stored_file.id'], ),
     sa.ForeignKeyConstraint(['ballot_id'], ['ballot.id'], name=op.f('fk_paper_entry_ballot_id_ballot')),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_paper_entry_cycle_id_cycle')),
     sa.ForeignKeyConstraint(['first_by_id'], ['user.id'], name=op.f('fk_paper_entry_first_by_id_user')),
