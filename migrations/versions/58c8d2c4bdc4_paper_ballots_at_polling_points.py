@@ -65,6 +65,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_paper_entry_cycle_id'), ['cycle_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_paper_entry_point_id'), ['point_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_paper_entry_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_paper_entry_scan_file_id'), ['scan_file_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_paper_entry_voter_id'), ['voter_id'], unique=False)
 
     op.create_table('polling_point_staff',
@@ -88,6 +89,7 @@ def downgrade():
     op.drop_table('polling_point_staff')
     with op.batch_alter_table('paper_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_paper_entry_voter_id'))
+        batch_op.drop_index(batch_op.f('ix_paper_entry_scan_file_id'))
         batch_op.drop_index(batch_op.f('ix_paper_entry_status'))
         batch_op.drop_index(batch_op.f('ix_paper_entry_point_id'))
         batch_op.drop_index(batch_op.f('ix_paper_entry_cycle_id'))

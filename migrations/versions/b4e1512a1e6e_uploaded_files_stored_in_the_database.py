@@ -5,7 +5,7 @@ files are copied by `flask --app wsgi files import-disk` after this upgrade (`ma
 runs it): rows keep their names, so the command finds them.
 
 Revision ID: b4e1512a1e6e
-Revises: f7c98719133b
+Revises: a19e0c5b7d21
 Create Date: 2026-11-28 06:38:12.166122
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b4e1512a1e6e'
-down_revision = 'f7c98719133b'
+down_revision = 'a19e0c5b7d21'
 branch_labels = None
 depends_on = None
 
