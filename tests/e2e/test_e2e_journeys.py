@@ -3,12 +3,15 @@
 Each starts at /<lang>/ and from there only clicks, fills and reads what the page shows,
 as a person would; the server is the seeded demo (conftest.demo_server)."""
 import csv
+import json
 import re
 import subprocess
 import sys
 
 from browser_checks import ROOT, assert_accessible, assert_no_horizontal_scroll, ui_text
 from playwright.sync_api import expect
+
+from app.tally.seal import check_seal
 
 BOSTANDYK_EN = "Bostandyk district participatory budget"   # the demo's published cycle
 
@@ -74,6 +77,19 @@ def test_journalist_recounts_a_published_result_from_the_home_page(page, tmp_pat
     recounted = {int(line.split("\t")[0]) for line in recount.stdout.splitlines() if line.strip()}
     assert recounted == shown, (f"the recount of ballots.pb selects {sorted(recounted)}, "
                                 f"the page {sorted(shown)}\n{recount.stdout}{recount.stderr}")
+
+    # "How to check these results": the seal of the ballots, downloaded and checked offline.
+    page.get_by_role("link", name="How to check these results").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("How to check these results")
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    page.screenshot(path=shots / "journalist-how-to-check-en-390.png", full_page=True)
+    seal_json = _download(page, "seal.json", tmp_path)
+    seal = json.loads(seal_json.read_text(encoding="utf-8"))
+    assert check_seal(seal) == [], check_seal(seal)
+    assert seal["root"] in page.locator("main").inner_text()
+    with open(ballots_pb, encoding="utf-8") as f:
+        assert seal["leaves"] == sum(1 for line in f.read().split("VOTES\n", 1)[1].splitlines()[1:] if line)
 
 
 def test_resident_logs_in_from_the_home_page(page, login, demo_server, shots):
