@@ -111,11 +111,13 @@ def _split(n):
     return k
 
 
-def _mth(hashes):
-    if len(hashes) == 1:
-        return hashes[0]
-    k = _split(len(hashes))
-    return _node(_mth(hashes[:k]), _mth(hashes[k:]))
+def _mth(hashes, lo=0, hi=None):
+    """MTH(D[lo:hi]) over leaf hashes (bytes), by index: no list is copied."""
+    hi = len(hashes) if hi is None else hi
+    if hi - lo == 1:
+        return hashes[lo]
+    k = _split(hi - lo)
+    return _node(_mth(hashes, lo, lo + k), _mth(hashes, lo + k, hi))
 
 
 def _bytes(hex_hashes):
@@ -142,18 +144,18 @@ def root(hex_hashes):
 
 def audit_path(index, hex_hashes):
     """RFC 6962 PATH(index, D[n]) over leaf hashes, as a list of hex hashes, leaf to root."""
+    if not 0 <= index < len(hex_hashes):
+        raise SealError(f"leaf {index} is not in a tree of {len(hex_hashes)} leaves")
     hashes = _bytes(hex_hashes)
-    if not 0 <= index < len(hashes):
-        raise SealError(f"leaf {index} is not in a tree of {len(hashes)} leaves")
-    path = []
-    while len(hashes) > 1:
-        k = _split(len(hashes))
-        if index < k:
-            path.append(_mth(hashes[k:]))
-            hashes = hashes[:k]
+    path, lo, hi = [], 0, len(hashes)
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if index < lo + k:
+            path.append(_mth(hashes, lo + k, hi))
+            hi = lo + k
         else:
-            path.append(_mth(hashes[:k]))
-            hashes, index = hashes[k:], index - k
+            path.append(_mth(hashes, lo, lo + k))
+            lo += k
     return [h.hex() for h in reversed(path)]
 
 
@@ -186,14 +188,15 @@ def seal_of(leaf_hashes):
 
 
 def proof_of(leaf_hash_hex, leaf_hashes):
-    """{leaf_hash, index, audit_path, root, leaves} for a leaf of the seal; None when absent."""
-    hashes = ordered(leaf_hashes)
+    """{leaf_hash, index, audit_path, root, leaves} for a leaf of a seal's ordered leaf hashes
+    (as `seal_of` lists them); None when the leaf is not there."""
     wanted = leaf_hash_hex.lower()
-    index = bisect.bisect_left(hashes, wanted)
-    if index == len(hashes) or hashes[index] != wanted:
+    index = bisect.bisect_left(leaf_hashes, wanted)
+    if index == len(leaf_hashes) or leaf_hashes[index] != wanted:
         return None
-    return {"algorithm": ALGORITHM, "leaf_hash": wanted, "index": index,
-            "audit_path": audit_path(index, hashes), "root": root(hashes), "leaves": len(hashes)}
+    path = audit_path(index, leaf_hashes)
+    return {"algorithm": ALGORITHM, "leaf_hash": wanted, "index": index, "audit_path": path,
+            "root": root_from_path(wanted, index, len(leaf_hashes), path), "leaves": len(leaf_hashes)}
 
 
 # --- The offline check: python -m app.tally verify-receipt ------------------------------------
