@@ -260,13 +260,17 @@ def test_receipt_api_stored_and_counted_only_once_published(app, client, counted
     set_receipt(app, ids["cycle"], "AAAA-BBBB-CCCC-DDDD")
     before = client.get("/api/v1/receipts/aaaa bbbb cccc dddd")
     assert before.status_code == 200
-    assert before.get_json() == {"cycle": ids["cycle"], "stored": True, "counted": None, "channel": "online"}
+    assert before.get_json() == {"cycle": ids["cycle"], "stored": True, "counted": None, "channel": "online",
+                                 "sealed": None, "proof": None}  # this cycle was closed unsealed
     conclude_all(app, ids, staff[0])
-    publish(app, ids, staff[0])
-    after = client.get("/api/v1/receipts/AAAABBBBCCCCDDDD")
-    assert after.get_json() == {"cycle": ids["cycle"], "stored": True, "counted": True, "channel": "online"}
-    body = after.get_data(as_text=True)
-    assert "proposals" not in body and "voter" not in body
+    publish(app, ids, staff[0])  # seals it
+    after = client.get("/api/v1/receipts/AAAABBBBCCCCDDDD").get_json()
+    proof = after.pop("proof")
+    assert after == {"cycle": ids["cycle"], "stored": True, "counted": True, "channel": "online", "sealed": True}
+    assert set(proof) == {"algorithm", "leaf_hash", "index", "leaves", "audit_path", "root"}
+    assert proof["leaves"] == 25
+    body = client.get("/api/v1/receipts/AAAABBBBCCCCDDDD").get_data(as_text=True)
+    assert "proposals" not in body and "voter" not in body and "secret" not in body
 
 
 def test_receipt_api_a_ballot_with_nothing_counted_is_not_counted(app, client, counted_cycle, staff):

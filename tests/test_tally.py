@@ -367,3 +367,46 @@ def test_mes_add1_when_everything_fits_funds_every_supported_project():
     assert count(election, "mes", completion="none").winners == ["a"]
     exhaustive = count(election, "mes", completion="add1-exhaustive")
     assert exhaustive.winners == ["a", "b"] and exhaustive.details["final_share"] == 40
+
+
+SCOPED = """META
+key;value
+budget;10
+vote_type;approval
+rule;greedy
+min_project_score_threshold;2
+threshold_scope;in_territory
+PROJECTS
+project_id;cost;name
+a;4;A
+b;4;B
+VOTES
+voter_id;vote;in_territory
+1;a,b;1
+2;a,b;0
+3;b;1
+"""
+
+
+def test_threshold_counts_only_the_voters_the_file_names():
+    election = parse(SCOPED)
+    result = count(election, "greedy", threshold=2)
+    # a: 2 votes but 1 from the territory; b: 3 votes, 2 from the territory.
+    assert result.projects["a"].votes == 2 and result.projects["a"].eligible is False
+    assert result.projects["b"].eligible is True and result.winners == ["b"]
+    assert result.details["threshold_voters"] == 2
+    unscoped = count(parse(SCOPED.replace("threshold_scope;in_territory\n", "")), "greedy", threshold=2)
+    assert unscoped.winners == ["b", "a"]
+
+
+def test_cli_uses_the_files_own_rule_and_threshold(tmp_path):
+    path = tmp_path / "scoped.pb"
+    path.write_text(SCOPED, encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "app.tally", str(path), "--json"], cwd=REPO,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["winners"] == ["b"]
+    path.write_text(SCOPED.replace("rule;greedy", "rule;lottery"), encoding="utf-8")
+    refused = subprocess.run([sys.executable, "-m", "app.tally", str(path)], cwd=REPO,
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "pass --rule" in refused.stderr

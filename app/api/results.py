@@ -9,7 +9,7 @@ from app import downloads, notifications
 from app.api import bp
 from app.api.common import ApiError, field, json_body, optional_token, token_required
 from app.api.openapi import _error_responses, _json, register_paths
-from app.domain import access, conclusions, lifecycle, open_data, records
+from app.domain import access, conclusions, lifecycle, open_data, records, seal
 from app.extensions import db
 from app.languages import LANGUAGES
 from app.models import Cycle, Proposal
@@ -83,6 +83,13 @@ def ballots_pb(cycle_id):
     return downloads.ballots_pb(_cycle_or_404(cycle_id))
 
 
+@bp.get("/cycles/<id:cycle_id>/seal")
+@optional_token
+def cycle_seal(cycle_id):
+    """The seal of the cycle's ballots (RFC 6962 Merkle tree), with every leaf hash."""
+    return seal.public_seal(_cycle_or_404(cycle_id))
+
+
 @bp.get("/feed.atom")
 def feed():
     return downloads.atom_feed()
@@ -108,7 +115,8 @@ DIGEST_RECIPE = (
     "ensure_ascii=False, separators=(',', ':')) where payload = {cycle, budget, rule, min_voters, "
     "voters, proposals: [{id, title, cost, votes, eligible, selected, decision, "
     "justification_i18n, document_number, document_date} for each proposal sorted by id, the "
-    "last four taken from its conclusion]}.")
+    "last four taken from its conclusion]}, plus seal: {root, leaves} when the response has a "
+    "seal (cycles published before ballots were sealed have none).")
 RESULTS = {"type": "object", "description": DIGEST_RECIPE, "properties": {
     "cycle": {"type": "integer"}, "title": {"type": "string"}, "title_i18n": I18N_REF,
     "territory": {"type": "string"}, "territory_name": {"type": "string"},
@@ -121,6 +129,10 @@ RESULTS = {"type": "object", "description": DIGEST_RECIPE, "properties": {
     "voters_by_channel": {"type": "object", "description": "Stored ballots by channel: online, and paper "
                           "ballots entered at polling points", "properties": {
                               "online": {"type": "integer"}, "paper": {"type": "integer"}}},
+    "seal": {"type": "object", "nullable": True, "description": "The seal of the ballots, made at close",
+             "properties": {"algorithm": {"type": "string", "enum": ["rfc6962-sha256"]},
+                            "root": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                            "leaves": {"type": "integer"}}},
     "proposals": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "integer"}, "title": {"type": "string"}, "title_i18n": I18N_REF,
         "category": {"type": "string"}, "cost": {"type": "integer"}, "votes": {"type": "integer"},
@@ -181,11 +193,26 @@ register_paths({
                       **_error_responses(403, 404)}}},
     "/cycles/{cycle_id}/ballots.pb": {"get": {
         "summary": "Anonymised ballots in the Pabulib format (also at /cycles/{id}/ballots.pb)",
-        "description": "Voter ids are 1..n in an order given by a keyed hash; recount with "
-                       "`python -m app.tally ballots.pb --rule <greedy|mes> --threshold <min_voters>`.",
+        "description": "Voter ids are 1..n in an order given by a keyed hash; the VOTES column "
+                       "`in_territory` is 1 for voters living in the territory, the only ones who "
+                       "count for the minimum (META threshold_scope). Recount with "
+                       "`python -m app.tally ballots.pb` (rule and minimum from META), the same as "
+                       "`--rule <greedy|mes> --threshold <min_voters>`.",
         "parameters": [CYCLE_ID],
         "responses": {"200": {**PUBLIC_FILE, "content": {"text/plain": {"schema": {"type": "string"}}}},
                       **_error_responses(403, 404)}}},
+    "/cycles/{cycle_id}/seal": {"get": {
+        "summary": "The seal of the cycle's ballots",
+        "description": "Made when voting closes: an RFC 6962 Merkle tree (leaf hash SHA-256(0x00 || "
+                       "leaf), node SHA-256(0x01 || left || right)) whose leaves are the ballots, "
+                       "ordered by leaf hash. A leaf is the UTF-8 text 'qatysu-ballot-v1\\ncycle:<id>"
+                       "\\nproposals:<ids ascending, comma-separated>\\nsecret:<the ballot's secret "
+                       "code>'; the secret is known only to the voter, so leaf hashes reveal nothing. "
+                       "Anyone once published (staff of the territory from closed); 409 not_sealed "
+                       "for a cycle closed before sealing existed and not yet published.",
+        "parameters": [CYCLE_ID],
+        "responses": {"200": {"description": "The seal", **_json({"$ref": "#/components/schemas/Seal"})},
+                      **_error_responses(403, 404, 409)}}},
     "/feed.atom": {"get": {
         "summary": "Atom feed of published results (also at /feed.atom)",
         "parameters": [{"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(LANGUAGES)}}],
@@ -199,4 +226,9 @@ register_paths({
         "responses": {"200": {"description": "Atom 1.0",
                               "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
                       **_error_responses(404)}}},
-}, {"Conclusion": CONCLUSION, "Results": RESULTS})
+}, {"Conclusion": CONCLUSION, "Results": RESULTS, "Seal": {
+    "type": "object", "required": ["algorithm", "root", "leaves", "leaf_hashes"], "properties": {
+        "cycle": {"type": "integer"}, "algorithm": {"type": "string", "enum": ["rfc6962-sha256"]},
+        "root": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "leaves": {"type": "integer"},
+        "leaf_hashes": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+        "sealed_at": {"type": "string", "format": "date-time", "nullable": True}}}})

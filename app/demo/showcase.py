@@ -10,6 +10,7 @@ from app.demo.results import seed_conclusions
 from app.demo.voting import seed_ballots
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
+from app.domain import voting
 from app.extensions import db
 from app.models import Cycle, Territory
 
@@ -94,6 +95,11 @@ def seed_published_cycle(n_voters=70, now=None):
     cycle_domain.move_phase(staff, cycle, "voting", now=start + timedelta(days=70))
     db.session.commit()
     seed_ballots(cycle.id, n_voters, now=now)
+    # Дана Ахметова, a demo account, voted too: her receipt shows her ballot in the seal.
+    dana = _account(10, "Дана Ахметова", "751410000")[0]
+    admitted = [p.id for p, decision in submitted if decision == "admitted"]
+    voting.cast_ballot(dana, cycle, admitted[:2], now=start + timedelta(days=80))
+    db.session.commit()
     cycle_domain.move_phase(staff, cycle, "closed", now=start + timedelta(days=90))
     db.session.commit()
     seed_conclusions(cycle.id)

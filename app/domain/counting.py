@@ -31,6 +31,13 @@ def is_eligible(distinct_voters_from_territory, min_voters):
     return distinct_voters_from_territory >= minimum_voters(min_voters)
 
 
+def counts_for_minimum(cycle, home_path):
+    """Whether a ballot cast from the home unit at `home_path` counts towards the minimum: the
+    voter lived in the cycle's territory or a unit inside it. ballots.pb marks these ballots
+    (`in_territory`) so that a recount applies the same rule."""
+    return home_path.startswith(cycle.territory.path)
+
+
 @dataclass
 class ProposalCount:
     proposal_id: int
@@ -85,7 +92,6 @@ def compute_count(cycle):
                                Proposal.status == ProposalStatus.ADMITTED.value)
         .order_by(Proposal.id)).all()
     figures = {p.id: ProposalCount(proposal_id=p.id, cost=p.cost) for p in admitted}
-    inside_prefix = cycle.territory.path
     rows = db.session.execute(
         select(Ballot.id, Territory.path, BallotItem.proposal_id)
         .join(Territory, Territory.id == Ballot.territory_id)
@@ -100,7 +106,7 @@ def compute_count(cycle):
         items.append(proposal_id)
         count_for = figures[proposal_id]
         count_for.votes += 1  # one ballot per voter: ballots are distinct voters
-        if path.startswith(inside_prefix):
+        if counts_for_minimum(cycle, path):
             count_for.voters_in_territory += 1
     for count_for in figures.values():
         count_for.eligible = is_eligible(count_for.voters_in_territory, cycle.min_voters)

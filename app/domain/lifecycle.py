@@ -1,6 +1,7 @@
 """Moving a cycle through its phases, and what each move sets off.
 
-Entering `closed` counts the ballots (app.domain.counting); entering `published` stamps,
+Entering `closed` counts the ballots (app.domain.counting) and seals them (app.domain.seal);
+entering `published` stamps,
 digests and freezes the results (app.domain.publication). Every move is one step forward, by
 staff of the territory, and is logged. This is the one place phase moves happen, so its guards
 hold for pages and API alike: voting opens only when every proposal is decided and the final
@@ -9,7 +10,7 @@ that the audit log keeps.
 """
 from datetime import datetime, timezone
 
-from app.domain import audit, counting, phases, publication
+from app.domain import audit, counting, phases, publication, seal
 from app.domain.errors import N_, Conflict, DomainError
 from app.domain.permissions import require_staff_of
 from app.models import Phase, PhaseChange, ProposalStatus
@@ -110,6 +111,7 @@ def advance(cycle, actor, to_phase, now=None, confirm_off_schedule=False):
     before = cycle.phase
     if target == Phase.CLOSED:
         counting.count_cycle(cycle, now=now)
+        seal.seal_cycle(cycle, now=now)
     elif target == Phase.PUBLISHED:
         publication.publish_cycle(cycle, actor, now=now)  # checks every admitted proposal is concluded
     cycle.phase = target.value

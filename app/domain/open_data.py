@@ -7,6 +7,7 @@ same. It is recomputable from `GET /api/v1/cycles/<id>/results` alone:
     payload = {
       "cycle": <id>, "budget": <budget>, "rule": <rule>, "min_voters": <min_voters>,
       "voters": <voters>,
+      "seal": {"root": <seal.root>, "leaves": <seal.leaves>},  # only when the response has a seal
       "proposals": [  # every proposal of the response, sorted by id
         {"id", "title", "cost", "votes", "eligible", "selected",
          "decision": conclusion.decision,
@@ -17,7 +18,8 @@ same. It is recomputable from `GET /api/v1/cycles/<id>/results` alone:
                       separators=(",", ":")).encode("utf-8")).hexdigest()
 
 (`digest_payload_from_json` below is exactly that recipe, and a test checks it against the
-stored digest.)
+stored digest. Cycles published before ballots were sealed have no `seal` in their response,
+and their digest, computed without it, still checks.)
 """
 import csv
 import hashlib
@@ -25,10 +27,12 @@ import hmac
 import io
 import json
 
+from sqlalchemy.orm import selectinload
+
 from app.domain import paper, texts
 from app.extensions import db
 from app.languages import LANGUAGES
-from app.models import Ballot, BallotStyle, CountingRule, ImplementationUpdate, Proposal, ProposalStatus
+from app.models import Ballot, BallotSeal, BallotStyle, CountingRule, ImplementationUpdate, Proposal, ProposalStatus
 
 # Our rule names -> (Pabulib META `rule`, the engine's key for `python -m app.tally --rule`).
 PABULIB_RULE = {CountingRule.GREEDY.value: ("greedy", "greedy"),
@@ -103,8 +107,17 @@ def results_document(cycle, lang):
         "min_voters": cycle.min_voters, "voters": cycle.voters_count,
         "voters_by_channel": paper.channel_totals(cycle),
         "population": territory.population,
+        "seal": seal_summary(cycle),
         "proposals": proposals,
     }
+
+
+def seal_summary(cycle):
+    """The seal of the cycle's ballots in the results (app.domain.seal made it); None if none."""
+    stored = db.session.get(BallotSeal, cycle.id)
+    if stored is None:
+        return None
+    return {"algorithm": stored.algorithm, "root": stored.root, "leaves": stored.leaves}
 
 
 def digest_payload_from_json(document):
@@ -117,8 +130,11 @@ def digest_payload_from_json(document):
             "eligible": p["eligible"], "selected": p["selected"],
             "decision": c.get("decision"), "justification_i18n": c.get("justification_i18n"),
             "document_number": c.get("document_number"), "document_date": c.get("document_date")})
-    return {"cycle": document["cycle"], "budget": document["budget"], "rule": document["rule"],
-            "min_voters": document["min_voters"], "voters": document["voters"], "proposals": proposals}
+    payload = {"cycle": document["cycle"], "budget": document["budget"], "rule": document["rule"],
+               "min_voters": document["min_voters"], "voters": document["voters"], "proposals": proposals}
+    if document.get("seal"):
+        payload["seal"] = {"root": document["seal"]["root"], "leaves": document["seal"]["leaves"]}
+    return payload
 
 
 def digest_of_payload(payload):
@@ -182,6 +198,12 @@ def results_csv(cycle):
 
 
 def recount_command(cycle):
+    """The recount of ballots.pb: the file names its rule, minimum and who counts for it."""
+    return "python -m app.tally ballots.pb"
+
+
+def explicit_recount_command(cycle):
+    """The same recount with the rule and the minimum spelled out."""
     return (f"python -m app.tally ballots.pb --rule {PABULIB_RULE[cycle.rule][1]} "
             f"--threshold {cycle.min_voters}")
 
@@ -201,7 +223,11 @@ def ballots_pb(cycle, key):
     """The anonymised ballots of a counted cycle in the Pabulib format, written by the engine.
 
     Projects are the admitted proposals that were counted (project_id = proposal id); votes
-    carry no account id and no receipt; recount with `recount_command(cycle)`."""
+    carry no account id and no receipt. Every stored ballot is a vote, as in the count; the
+    column `in_territory` is 1 for a voter whose home was inside the cycle's territory, and META
+    `threshold_scope` says that only those count for the minimum (`min_project_score_threshold`),
+    exactly as counting.compute_count does. Recount with `recount_command(cycle)`."""
+    from app.domain.counting import counts_for_minimum
     from app.tally import Ballot as PbBallot
     from app.tally import Election, Project, write
 
@@ -210,11 +236,14 @@ def ballots_pb(cycle, key):
     projects = [Project(id=str(p.id), cost=p.cost, name=p.title, extra={
         "votes": str(p.result.votes), "category": p.category,
         "selected": "1" if p.result.selected else "0"}) for p in proposals]
-    ballots = db.session.scalars(db.select(Ballot).where(Ballot.cycle_id == cycle.id)).all()
+    ballots = db.session.scalars(db.select(Ballot).where(Ballot.cycle_id == cycle.id).options(
+        selectinload(Ballot.items), selectinload(Ballot.territory))).all()
     votes = []
     for number, ballot in enumerate(_anonymous_order(cycle, ballots, key), start=1):
         chosen = [str(item.proposal_id) for item in ballot.items if item.proposal_id in known]
-        votes.append(PbBallot(projects=chosen, voter_id=str(number), extra={"channel": ballot.channel}))
+        inside = "1" if counts_for_minimum(cycle, ballot.territory.path) else "0"
+        votes.append(PbBallot(projects=chosen, voter_id=str(number),
+                              extra={"channel": ballot.channel, "in_territory": inside}))
     territory = cycle.territory
     single = cycle.ballot_style == BallotStyle.SINGLE.value
     meta = {
@@ -225,10 +254,13 @@ def ballots_pb(cycle, key):
         "instance": f"{cycle.year}/cycle-{cycle.id}",
         "rule": PABULIB_RULE[cycle.rule][0],
         "min_project_score_threshold": str(cycle.min_voters),
+        "threshold_scope": "in_territory",
         "currency": "KZT",
         "language": "kk, ru, en",
         "ballot_style": cycle.ballot_style,
-        "comment": f"Recount: {recount_command(cycle)}",
+        "comment": (f"Recount: {recount_command(cycle)} (the same as {explicit_recount_command(cycle)}). "
+                    "Only votes with in_territory=1 (voters living in the territory) count for "
+                    "the minimum of min_project_score_threshold voters (META threshold_scope)."),
     }
     for channel, count in paper.channel_totals(cycle).items():  # VOTES says each ballot's channel
         meta[f"num_votes_{channel}"] = str(count)

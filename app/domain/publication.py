@@ -13,13 +13,14 @@ from datetime import datetime, timezone
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
-from app.domain import phases
+from app.domain import phases, seal
 from app.domain.errors import N_, Conflict
 from app.domain.open_data import compute_digest
 from app.domain.permissions import require_staff_of
 from app.models import (
     Ballot,
     BallotItem,
+    BallotSeal,
     Conclusion,
     Cycle,
     ImplementationUpdate,
@@ -61,6 +62,7 @@ def publish_cycle(cycle, actor, now=None):
     require_can_publish(actor, cycle)
     cycle.published_at = now or datetime.now(timezone.utc)
     cycle.published_by = actor
+    seal.ensure_sealed(cycle, now=cycle.published_at)  # the seal's root is part of the digest
     cycle.results_digest = compute_digest(cycle)
     return cycle
 
@@ -97,7 +99,7 @@ def _frozen(session, cycle_id):
 def _cycle_id_of(session, obj):
     if isinstance(obj, Cycle):
         return obj.id
-    if isinstance(obj, (Proposal, ProposalResult, Ballot)):
+    if isinstance(obj, (Proposal, ProposalResult, Ballot, BallotSeal)):
         if obj.cycle_id is not None:
             return obj.cycle_id
         return getattr(getattr(obj, "cycle", None), "id", None)
@@ -110,7 +112,7 @@ def _cycle_id_of(session, obj):
     return None
 
 
-GUARDED = (Cycle, Proposal, ProposalResult, Conclusion, Ballot, BallotItem)
+GUARDED = (Cycle, Proposal, ProposalResult, Conclusion, Ballot, BallotItem, BallotSeal)
 
 
 def _changed_columns(obj):
@@ -139,14 +141,14 @@ def refuse_changes_to_published_results(session, flush_context, instances):
             if isinstance(obj, GUARDED) and _frozen(session, _cycle_id_of(session, obj)):
                 raise ResultsFrozen()
         for obj in list(session.new):
-            if isinstance(obj, (ProposalResult, Conclusion, Ballot, BallotItem, Proposal)) \
+            if isinstance(obj, (ProposalResult, Conclusion, Ballot, BallotItem, Proposal, BallotSeal)) \
                     and _frozen(session, _cycle_id_of(session, obj)):
                 raise ResultsFrozen()
 
 
 # Bulk UPDATE/DELETE statements bypass the unit of work; refuse those touching published rows.
 _BULK_CYCLE_COLUMN = {ProposalResult: ProposalResult.cycle_id, Proposal: Proposal.cycle_id,
-                      Ballot: Ballot.cycle_id}
+                      Ballot: Ballot.cycle_id, BallotSeal: BallotSeal.cycle_id}
 
 
 def refuse_bulk_changes_to_published_results(orm_execute_state):

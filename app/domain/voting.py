@@ -24,7 +24,20 @@ from app.domain.assurance import require_assurance
 from app.domain.errors import N_, Conflict, DomainError, NotAllowed, NotFound, Np_
 from app.domain.permissions import is_resident_of, require_resident_of
 from app.extensions import db
-from app.models import Ballot, BallotItem, BallotStyle, Channel, Cycle, Phase, Proposal, ProposalResult, ProposalStatus
+from app.models import (
+    Ballot,
+    BallotItem,
+    BallotSeal,
+    BallotStyle,
+    Channel,
+    Cycle,
+    Phase,
+    Proposal,
+    ProposalResult,
+    ProposalStatus,
+)
+from app.tally import seal as merkle
+from app.tally.seal import new_secret
 
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed back
 RECEIPT_GROUPS, RECEIPT_GROUP_LENGTH = 4, 4  # 16 symbols of 5 bits: 80 random bits
@@ -201,7 +214,7 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
             ballot = _existing(voter, cycle, lock=True)
             if ballot is None:
                 ballot = Ballot(cycle_id=cycle.id, voter_id=voter.id, territory_id=voter.territory_id,
-                                receipt=new_receipt(), cast_at=now, updated_at=now)
+                                receipt=new_receipt(), secret=new_secret(), cast_at=now, updated_at=now)
                 db.session.add(ballot)
                 db.session.flush()
             elif ballot.channel != ONLINE:
@@ -289,6 +302,27 @@ def normalise_receipt(text):
     return "-".join(symbols[i:i + RECEIPT_GROUP_LENGTH] for i in range(0, RECEIPT_LENGTH, RECEIPT_GROUP_LENGTH))
 
 
+def ballot_leaf(ballot):
+    """The ballot's leaf in the seal (app/tally/seal.py): its cycle, choices and secret code,
+    nothing channel-specific."""
+    return merkle.leaf_text(ballot.cycle_id, [item.proposal_id for item in ballot.items], ballot.secret)
+
+
+def ballot_leaf_hash(ballot):
+    return merkle.leaf_hash(ballot_leaf(ballot))
+
+
+def ballot_in_seal(ballot):
+    """(sealed, proof): sealed is None before the cycle's ballots are sealed, False when this
+    ballot's leaf is not in the seal (it was altered after close); the proof (leaf hash, index,
+    audit path, root, leaves) carries no leaf, so neither the choices nor the secret."""
+    stored = db.session.get(BallotSeal, ballot.cycle_id)
+    if stored is None:
+        return None, None
+    proof = merkle.proof_of(ballot_leaf_hash(ballot), stored.leaf_hashes or [])
+    return proof is not None, proof
+
+
 @dataclass(frozen=True)
 class ReceiptCheck:
     """What a receipt code may tell anyone: never the choices, never the voter."""
@@ -297,10 +331,12 @@ class ReceiptCheck:
     stored: bool
     counted: bool | None  # None until the results are published
     channel: str
+    sealed: bool | None = None  # None until voting closes and the ballots are sealed
+    proof: dict | None = None  # the ballot's place in the seal, without its leaf
 
     def as_json(self):
         return {"cycle": self.cycle.id, "stored": self.stored, "counted": self.counted,
-                "channel": self.channel}
+                "channel": self.channel, "sealed": self.sealed, "proof": self.proof}
 
 
 def check_receipt(code):
@@ -318,4 +354,6 @@ def check_receipt(code):
             select(func.count(ProposalResult.proposal_id))
             .join(BallotItem, BallotItem.proposal_id == ProposalResult.proposal_id)
             .where(BallotItem.ballot_id == ballot.id, ProposalResult.cycle_id == cycle.id)) > 0
-    return ReceiptCheck(cycle=cycle, stored=True, counted=counted, channel=ballot.channel or ONLINE)
+    sealed, proof = ballot_in_seal(ballot)
+    return ReceiptCheck(cycle=cycle, stored=True, counted=counted, channel=ballot.channel or ONLINE,
+                        sealed=sealed, proof=proof)

@@ -1,6 +1,6 @@
 """The database models, one module per aggregate. Import from here: `from app.models import User`."""
 from app.models.audit import AuditEntry
-from app.models.ballot import Ballot, BallotItem
+from app.models.ballot import Ballot, BallotItem, BallotSeal
 from app.models.conclusion import Conclusion, Decision, ImplementationStatus, ImplementationUpdate
 from app.models.cycle import BallotStyle, Category, CountingRule, Cycle, Phase, PhaseChange
 from app.models.eds import EdsChallenge
@@ -13,10 +13,10 @@ from app.models.territory import Territory, TerritoryLevel
 from app.models.user import ASSURANCE_ORDER, ApiToken, Assurance, PasswordReset, Residence, Role, User
 
 __all__ = [
-    "ASSURANCE_ORDER", "ApiToken", "Assurance", "AuditEntry", "Ballot", "BallotItem", "BallotStyle",
-    "Category", "Channel", "Conclusion", "CountingRule", "Cycle", "Decision", "EdsChallenge",
-    "EntryStatus", "ImplementationStatus", "ImplementationUpdate", "PaperEntry", "PasswordReset",
-    "Phase", "PhaseChange", "PollingPoint", "Proposal", "ProposalPhoto", "ProposalResult",
-    "ProposalStatus", "RegisteredResident", "Residence", "Role", "StoredFile", "Territory",
-    "TerritoryLevel", "User", "polling_point_staff",
+    "ASSURANCE_ORDER", "ApiToken", "Assurance", "AuditEntry", "Ballot", "BallotItem", "BallotSeal",
+    "BallotStyle", "Category", "Channel", "Conclusion", "CountingRule", "Cycle", "Decision",
+    "EdsChallenge", "EntryStatus", "ImplementationStatus", "ImplementationUpdate", "PaperEntry",
+    "PasswordReset", "Phase", "PhaseChange", "PollingPoint", "Proposal", "ProposalPhoto",
+    "ProposalResult", "ProposalStatus", "RegisteredResident", "Residence", "Role", "StoredFile",
+    "Territory", "TerritoryLevel", "User", "polling_point_staff",
 ]

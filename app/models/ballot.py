@@ -1,9 +1,10 @@
 """Ballots: one per voter and cycle, guaranteed by the database."""
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
+from app.tally.seal import new_secret
 
 
 class Ballot(db.Model):
@@ -16,6 +17,9 @@ class Ballot(db.Model):
     # The voter's home unit when casting: turnout by unit, and "voters from the territory".
     territory_id: Mapped[int] = mapped_column(ForeignKey("territory.id"), index=True)
     receipt: Mapped[str] = mapped_column(String(32), unique=True)
+    # Shown only to the voter; part of the ballot's leaf in the seal (app/tally/seal.py), so
+    # the published leaf hashes reveal nothing. Kept to rebuild the leaf when checking a seal.
+    secret: Mapped[str] = mapped_column(String(32), default=new_secret)
     cast_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow)
     # "online" or "paper" (app.models.paper.Channel); the unique (cycle, voter) above holds
@@ -39,3 +43,18 @@ class BallotItem(db.Model):
 
     ballot = relationship("Ballot", back_populates="items")
     proposal = relationship("Proposal")
+
+
+class BallotSeal(db.Model):
+    """The seal of a cycle's ballots, made when voting closes: an RFC 6962 Merkle tree whose
+    leaves are the ballots (app/tally/seal.py). Frozen with the results once published."""
+    __tablename__ = "ballot_seal"
+
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(20))
+    root: Mapped[str] = mapped_column(String(64))
+    leaves: Mapped[int] = mapped_column(Integer)
+    leaf_hashes = mapped_column(JSON)  # hex, ascending: the published list
+    sealed_at = mapped_column(UTCDateTime, default=utcnow)
+
+    cycle = relationship("Cycle")

@@ -112,7 +112,8 @@ def territory_feed(territory_code):
 def how_to_check(cycle_id):
     cycle = visible_cycle(cycle_id)
     return render_template("results/check.html", cycle=cycle, recount=open_data.recount_command(cycle),
-                           rule=open_data.PABULIB_RULE[cycle.rule][1])
+                           recount_explicit=open_data.explicit_recount_command(cycle),
+                           seal=open_data.seal_summary(cycle), rule=open_data.PABULIB_RULE[cycle.rule][1])
 
 
 @bp.route(LANG_PREFIX + "/open-data/results-csv")

@@ -1,8 +1,13 @@
 """Qatysu's vote-counting engine: pure Python (+NumPy), no Flask, no database.
 
-Anyone can run it on the published `ballots.pb`:
+Anyone can run it on the published `ballots.pb` (the file names its own rule and minimum):
 
+    python -m app.tally ballots.pb --json
     python -m app.tally ballots.pb --rule greedy-threshold --threshold 10 --json
+
+and check that their ballot is in a cycle's published seal (app/tally/seal.py, RFC 6962):
+
+    python -m app.tally verify-receipt --seal seal.json --proof proof.json
 
 Public API
 ----------
@@ -50,7 +55,9 @@ mes               Method of Equal Shares with add-one completion; options
                   engine="fast"|"reference" (the textbook oracle, exact and
                   slow). See app/tally/mes/__init__.py.
 
-`threshold=N` works with every rule: projects scoring below N are ineligible.
+`threshold=N` works with every rule: projects scoring below N are ineligible. When META
+`threshold_scope` names a VOTES column (Qatysu's `in_territory`), only the votes with 1 in that
+column count towards N (Election.threshold_ballots); every vote still counts for the rule.
 Ties: tie_breaking="pabulib" (default: lower cost, then more votes, then
 project id in text order) or "lexicographic" (project id only, pabutools'
 default).

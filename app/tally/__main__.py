@@ -1,5 +1,11 @@
-"""python -m app.tally FILE.pb --rule RULE [--threshold N] [--json] [--strict]
+"""python -m app.tally FILE.pb [--rule RULE] [--threshold N] [--json] [--strict]
                    [--completion C] [--utility U] [--engine fast|reference]
+python -m app.tally verify-receipt ...   (see app/tally/seal.py: a ballot in a published seal)
+
+Without --rule, the file's own recipe is used: the rule named in META `rule` and the threshold
+in META `min_project_score_threshold` (Qatysu's ballots.pb states both, so
+`python -m app.tally ballots.pb` recounts a cycle exactly as it was counted). A threshold
+counts only the votes META `threshold_scope` names, when the file names a VOTES column there.
 
 Prints the winners; with --json, every project's figures. Quirks of the file that are read
 with a clear meaning (a project listed twice in one vote) are printed on stderr as warnings
@@ -11,21 +17,27 @@ import argparse
 import json
 import sys
 
-from . import RULES, PabulibError, TallyError, count, parse_file
+from . import PABULIB_RULES, RULES, PabulibError, TallyError, count, parse_file
 from .mes import COMPLETIONS, ENGINES
 
 MAX_WARNINGS = 20  # printed one per line; the rest are counted
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["verify-receipt"]:
+        from .seal import verify_receipt_main
+
+        return verify_receipt_main(argv[1:])
     args = _arguments(argv)
-    options = {"tie_breaking": args.tie_breaking}
-    if args.rule == "mes":
-        options.update(completion=args.completion, utility=args.utility, engine=args.engine)
     try:
         election = parse_file(args.file, strict=args.strict)
         _print_warnings(args.file, election.warnings)
-        result = count(election, args.rule, threshold=_threshold(args.threshold), **options)
+        rule, threshold = _recipe(args, election)
+        options = {"tie_breaking": args.tie_breaking}
+        if rule == "mes":
+            options.update(completion=args.completion, utility=args.utility, engine=args.engine)
+        result = count(election, rule, threshold=threshold, **options)
     except (OSError, UnicodeDecodeError) as error:
         print(f"error: cannot read {args.file}: {error}", file=sys.stderr)
         return 2
@@ -41,14 +53,28 @@ def main(argv=None):
     for project_id in result.winners:
         figures = result.projects[project_id]
         print(f"{project_id}\t{figures.votes}\t{figures.cost}\t{names[project_id]}")
-    print(f"# {len(result.winners)} winners, {result.spent} of {result.budget} spent ({args.rule})", file=sys.stderr)
+    print(f"# {len(result.winners)} winners, {result.spent} of {result.budget} spent ({rule})", file=sys.stderr)
     return 0
+
+
+def _recipe(args, election):
+    """(rule, threshold): as given, else the file's own (META `rule`, `min_project_score_threshold`)."""
+    if args.rule is not None:
+        return args.rule, _threshold(args.threshold)
+    named = election.meta.get("rule", "").strip()
+    if named not in PABULIB_RULES:
+        raise TallyError(f"the file names no rule this program knows (META rule {named!r}): pass --rule")
+    threshold = args.threshold
+    if threshold is None:
+        threshold = election.meta.get("min_project_score_threshold", "").strip() or None
+    return PABULIB_RULES[named], _threshold(threshold)
 
 
 def _arguments(argv):
     parser = argparse.ArgumentParser(prog="python -m app.tally", description="Count a Pabulib .pb election.")
     parser.add_argument("file", help="election in Pabulib .pb format")
-    parser.add_argument("--rule", required=True, choices=sorted(RULES), help="counting rule")
+    parser.add_argument("--rule", choices=sorted(RULES),
+                        help="counting rule (default: the file's META rule, with its threshold)")
     parser.add_argument("--threshold", help="minimum votes (points) for a project to be eligible")
     parser.add_argument("--json", action="store_true", help="print all figures as JSON")
     parser.add_argument("--strict", action="store_true",

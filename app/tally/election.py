@@ -110,18 +110,32 @@ class Election:
         k = max(k, longest)
         return [Fraction(k - position) for position in range(k)]
 
-    def scores(self):
-        """What greedy ranks by: votes for approval/choose-1, total points otherwise."""
+    def threshold_ballots(self):
+        """The ballots that count towards a score threshold.
+
+        All of them, unless META `threshold_scope` names a VOTES column: then only the ballots
+        whose value in that column is 1 (Qatysu's ballots.pb marks with `in_territory` the
+        voters who live in the cycle's territory: only they count for the ten-voter minimum)."""
+        column = self.meta.get("threshold_scope", "").strip()
+        if not column or column == "all":
+            return self.ballots
+        return [ballot for ballot in self.ballots if ballot.extra.get(column, "").strip() == "1"]
+
+    def scores(self, ballots=None):
+        """What greedy ranks by: votes for approval/choose-1, total points otherwise (over
+        `ballots`, by default every ballot)."""
+        ballots = self.ballots if ballots is None else ballots
         if self.vote_type in ("approval", "choose-1"):
-            return [Fraction(v) for v in self.supporters()]
+            tally = Counter(chain.from_iterable(ballot.projects for ballot in ballots))
+            return [Fraction(tally.get(project.id, 0)) for project in self.projects]
         totals = [Fraction(0)] * len(self.projects)
         if self.vote_type == "ordinal":
             by_rank = self.ordinal_points()
-            for ballot in self.ballots:
+            for ballot in ballots:
                 for rank, project_id in enumerate(ballot.projects):
                     totals[self.project_index[project_id]] += by_rank[rank] if rank < len(by_rank) else 0
             return totals
-        for ballot in self.ballots:
+        for ballot in ballots:
             points = ballot.points if ballot.points is not None else [Fraction(1)] * len(ballot.projects)
             for project_id, value in zip(ballot.projects, points):
                 totals[self.project_index[project_id]] += value

@@ -87,16 +87,21 @@ def base_result(election, rule, threshold, tie_breaking):
     """Figures common to every rule; eligibility from the threshold or the project itself."""
     votes = election.supporters()
     scores = election.scores()
+    counted = election.threshold_ballots() if threshold is not None else election.ballots
+    threshold_scores = scores if counted is election.ballots else election.scores(counted)
     projects = {}
     for position, project in enumerate(election.projects):
         eligible = project.eligible if project.eligible is not None else True
-        if threshold is not None and scores[position] < threshold:
+        if threshold is not None and threshold_scores[position] < threshold:
             eligible = False
         projects[project.id] = ProjectResult(project.id, project.name, project.cost, votes[position],
                                              scores[position], eligible)
     details = {"tie_breaking": TIE_BREAKING.get(tie_breaking, tie_breaking)}
     if threshold is not None:
         details["threshold"] = threshold
+        if counted is not election.ballots:
+            details["threshold_scope"] = election.meta.get("threshold_scope", "").strip()
+            details["threshold_voters"] = len(counted)
     return Result(rule=rule, budget=election.budget, winners=[], projects=projects, details=details)
 
 

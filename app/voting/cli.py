@@ -1,8 +1,9 @@
-"""`flask cycles recount ID`: recompute a stored count from the ballots and compare."""
+"""`flask cycles recount ID`: recompute a stored count from the ballots and compare;
+`flask cycles verify ID`: the seal, the count and the published checksum, all recomputed."""
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from app.domain import counting, voting
+from app.domain import counting, seal, voting
 from app.domain.errors import DomainError
 
 cycles_cli = AppGroup("cycles", help="Budget cycles.")
@@ -26,7 +27,32 @@ def recount_command(cycle_id):
     click.echo(f"cycle {cycle_id}: the stored count matches a recount of {cycle.voters_count} ballots")
 
 
+@click.command("verify")
+@click.argument("cycle_id", type=int)
+@with_appcontext
+def verify_command(cycle_id):
+    """Recompute the seal of the ballots, the count and the published checksum from the database
+    and compare with what is stored (exit 1 on any difference)."""
+    try:
+        cycle = voting.get_cycle(cycle_id)
+    except DomainError as error:
+        raise click.ClickException(str(error))
+    differences = seal.verify_cycle(cycle)
+    if differences:
+        for line in differences:
+            click.echo(line, err=True)
+        raise click.ClickException(f"cycle {cycle_id}: {len(differences)} differences between the "
+                                   f"database and what was sealed, counted or published")
+    stored = seal.get_seal(cycle)
+    click.echo(f"cycle {cycle_id}: "
+               + (f"the seal ({stored.leaves} ballots, root {stored.root}) matches the ballots; "
+                  if stored else "not sealed yet; ")
+               + ("the count matches a recount; " if cycle.counted_at else "not counted yet; ")
+               + ("the published checksum matches" if cycle.results_digest else "not published yet"))
+
+
 cycles_cli.add_command(recount_command)
+cycles_cli.add_command(verify_command)
 
 
 def register_cli(app):
@@ -34,5 +60,6 @@ def register_cli(app):
     existing = app.cli.commands.get("cycles")
     if isinstance(existing, click.Group):
         existing.add_command(recount_command)
+        existing.add_command(verify_command)
     else:
         app.cli.add_command(cycles_cli)

@@ -1,10 +1,12 @@
-"""The resident's ballot and its receipt; anyone's check of a receipt code."""
-from flask import flash, redirect, render_template, request, url_for
+"""The resident's ballot, its receipt and its proof in the seal; anyone's check of a receipt code."""
+import json
+
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.domain import access, voting
+from app.domain import access, seal, voting
 from app.domain.errors import DomainError, NotAllowed, NotFound, Throttled
 from app.extensions import db
 from app.models import BallotStyle
@@ -36,8 +38,11 @@ def render_ballot(cycle, form, selected, error=None, status=200, existing=None):
 
 def render_receipt(cycle, ballot, notice=None, status=200):
     proposals = [item.proposal for item in ballot.items]
+    sealed, proof = voting.ballot_in_seal(ballot)
     return render_template("voting/receipt.html", cycle=cycle, ballot=ballot, proposals=proposals,
                            total=voting.ballot_total(proposals), can_change=voting.can_change(cycle, ballot),
+                           sealed=sealed, proof=proof,
+                           results_public=access.results_access(current_user, cycle) == "public",
                            notice=notice, locale=str(get_locale())), status
 
 
@@ -95,6 +100,17 @@ def ballot(cycle_id):
 def receipt(cycle_id):
     cycle = voting.get_cycle(cycle_id)
     return render_receipt(cycle, voting.require_ballot(current_user, cycle))
+
+
+@bp.route("/cycles/<id:cycle_id>/ballot/proof.json")
+@login_required
+def ballot_proof(cycle_id):
+    """The voter's proof as a file for `python -m app.tally verify-receipt` (it holds the secret)."""
+    cycle = voting.get_cycle(cycle_id)
+    proof = seal.proof_for_voter(current_user, cycle)
+    return Response(json.dumps(proof, ensure_ascii=False, indent=2), content_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="cycle-{cycle.id}-proof.json"',
+                             "Cache-Control": "no-store"})
 
 
 @bp.route("/receipts")

@@ -3,12 +3,15 @@
 Each starts at /<lang>/ and from there only clicks, fills and reads what the page shows,
 as a person would; the server is the seeded demo (conftest.demo_server)."""
 import csv
+import json
 import re
 import subprocess
 import sys
 
 from browser_checks import ROOT, assert_accessible, assert_no_horizontal_scroll, ui_text
 from playwright.sync_api import expect
+
+from app.tally.seal import check_seal
 
 BOSTANDYK_EN = "Bostandyk district participatory budget"   # the demo's published cycle
 
@@ -75,6 +78,19 @@ def test_journalist_recounts_a_published_result_from_the_home_page(page, tmp_pat
     assert recounted == shown, (f"the recount of ballots.pb selects {sorted(recounted)}, "
                                 f"the page {sorted(shown)}\n{recount.stdout}{recount.stderr}")
 
+    # "How to check these results": the seal of the ballots, downloaded and checked offline.
+    page.get_by_role("link", name="How to check these results").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("How to check these results")
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    page.screenshot(path=shots / "journalist-how-to-check-en-390.png", full_page=True)
+    seal_json = _download(page, "seal.json", tmp_path)
+    seal = json.loads(seal_json.read_text(encoding="utf-8"))
+    assert check_seal(seal) == [], check_seal(seal)
+    assert seal["root"] in page.locator("main").inner_text()
+    with open(ballots_pb, encoding="utf-8") as f:
+        assert seal["leaves"] == sum(1 for line in f.read().split("VOTES\n", 1)[1].splitlines()[1:] if line)
+
 
 def test_resident_logs_in_from_the_home_page(page, login, demo_server, shots):
     login(page, "Дана Ахметова", "kk")   # conftest.login: home → "Кіру" → IIN, password → "Кіру"
@@ -129,3 +145,29 @@ def test_resident_votes_from_the_home_page(page, login, demo_server, shots):
         .to_be_visible()
     assert_accessible(page)
     assert_no_horizontal_scroll(page)
+
+
+def test_voter_checks_her_ballot_in_the_seal_from_the_home_page(page, login, demo_server, tmp_path, shots):
+    # Дана Ахметова voted in the demo's published cycle (Bostandyk district).
+    login(page, "Дана Ахметова", "en")
+    page.get_by_role("link", name=BOSTANDYK_EN).first.click()
+    page.get_by_role("link", name=ui_text("en", "See your receipt")).first.click()
+    section = page.get_by_role("region", name=ui_text("en", "Your ballot in the seal"))
+    expect(section).to_be_visible()
+    secret = page.locator("#secret").inner_text().strip()
+    assert re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){4}", secret), secret
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    page.screenshot(path=shots / "voter-receipt-sealed-en-390.png", full_page=True)
+    proof_file = _download(page, ui_text("en", "Download the proof (JSON)"), tmp_path)
+    proof = json.loads(proof_file.read_text(encoding="utf-8"))
+    assert proof["leaf_hash"] in section.inner_text() and f"secret:{secret}" in proof["leaf"]
+
+    # From there to "How to check these results", and the published seal, checked offline.
+    page.get_by_role("link", name=ui_text("en", "How to check it yourself")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("How to check these results")
+    seal_file = _download(page, "seal.json", tmp_path)
+    verify = subprocess.run([sys.executable, "-m", "app.tally", "verify-receipt", "--seal", str(seal_file),
+                             "--proof", str(proof_file)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "your ballot's leaf hash is in the seal" in verify.stdout
