@@ -331,8 +331,8 @@ def test_ten_voter_minimum_counts_both_channels(app, setup):
         pb = open_data.ballots_pb(cycle, "key")
         assert "num_votes_online;6" in pb and "num_votes_paper;4" in pb
         votes = pb.split("VOTES\n")[1].splitlines()
-        assert votes[0] == "voter_id;vote;channel"
-        assert sorted(line.rsplit(";", 1)[1] for line in votes[1:]) == ["online"] * 6 + ["paper"] * 4
+        assert votes[0] == "voter_id;vote;channel;in_territory"
+        assert sorted(line.split(";")[2] for line in votes[1:]) == ["online"] * 6 + ["paper"] * 4
         rows = list(csv.DictReader(io.StringIO(open_data.results_csv(cycle).lstrip("\ufeff"))))
         row = next(r for r in rows if int(r["proposal_id"]) == p1)
         assert (row["votes"], row["votes_online"], row["votes_paper"]) == ("10", "6", "4")
