@@ -8,11 +8,23 @@ from app.models.proposal import Proposal, ProposalPhoto, ProposalStatus
 from app.models.residence import RegisteredResident
 from app.models.result import ProposalResult
 from app.models.territory import Territory, TerritoryLevel
-from app.models.user import ASSURANCE_ORDER, ApiToken, Assurance, PasswordReset, Residence, Role, User
+from app.models.user import (
+    ASSURANCE_ORDER,
+    ApiToken,
+    Assurance,
+    PasswordReset,
+    PhoneCode,
+    RecoveryCode,
+    Residence,
+    Role,
+    SignIn,
+    User,
+)
 
 __all__ = [
     "ASSURANCE_ORDER", "ApiToken", "Assurance", "AuditEntry", "Ballot", "BallotItem", "BallotStyle",
     "Category", "Conclusion", "CountingRule", "Cycle", "Decision", "EdsChallenge", "ImplementationStatus",
-    "ImplementationUpdate", "PasswordReset", "Phase", "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult",
+    "ImplementationUpdate", "PasswordReset", "Phase", "PhoneCode", "RecoveryCode", "SignIn",
+    "PhaseChange", "Proposal", "ProposalPhoto", "ProposalResult",
     "ProposalStatus", "RegisteredResident", "Residence", "Role", "Territory", "TerritoryLevel", "User",
 ]
