@@ -144,7 +144,7 @@ def _await_second_factor(user, next_url):
     session.clear()
     session[PENDING] = {"user": user.id, "version": user.session_version, "next": next_url,
                         "at": int(time.time())}
-    return redirect(url_for("auth.second_factor"))
+    return redirect(url_for("auth.second_factor_step"))
 
 
 def _pending_user():
