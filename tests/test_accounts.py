@@ -515,3 +515,16 @@ def test_operator_resets_a_lost_second_factor(app, runner, staff):
     with app.app_context():
         user = db.session.get(User, staff_id)
         assert not second_factor.is_enrolled(user) and second_factor.recovery_codes_left(user) == 0
+
+
+def test_staff_profile_keeps_contact_and_language_without_author_choices(app, client, staff):
+    staff_id, iin = staff
+    login(client, iin)
+    page = client.get("/en/account")
+    assert "Email me when my proposal" not in page.get_data(as_text=True)
+    saved = client.post("/en/account", data={"csrf_token": csrf_token(page), "email": "s@example.kz", "locale": "kk"})
+    assert saved.status_code == 302
+    with app.app_context():
+        user = db.session.get(User, staff_id)
+        assert (user.email, user.locale, user.notify_proposals, user.notify_results) == \
+            ("s@example.kz", "kk", True, True)

@@ -380,9 +380,10 @@ def account():
     form = ProfileForm(obj=None if request.method == "POST" else user)
 
     def save():
-        return accounts.update_profile(user, email=form.email.data or "", locale=form.locale.data,
-                                       notify_proposals=form.notify_proposals.data,
-                                       notify_results=form.notify_results.data)
+        # Staff have no proposals of their own: their page has no such choices to send.
+        choices = {} if user.is_staff else {"notify_proposals": form.notify_proposals.data,
+                                            "notify_results": form.notify_results.data}
+        return accounts.update_profile(user, email=form.email.data or "", locale=form.locale.data, **choices)
 
     done, status = submit(form, save, _("Your profile is saved."),
                           lambda saved: url_for("auth.account", lang_code=saved.locale))
