@@ -119,20 +119,24 @@ def _login_page(form, status=200, headers=None):
                            next_url=safe_next(request.args.get("next"))), status, headers
 
 
-def _signed_in(user, next_url=None, signed_in_with=SignIn.PASSWORD.value):
+def _start_session(user, signed_in_with):
     session.clear()  # a new session on login: no fixation
     login_user(user)
     # The level this session counts for (assurance.session_level) and the staff's second factor.
     session["signed_in_with"] = user.signed_in_with = signed_in_with
-    lang = user.locale if user.locale in LANGUAGES else None
-    with force_locale(lang or str(get_locale())):
+
+
+def _signed_in(user, next_url=None, signed_in_with=SignIn.PASSWORD.value):
+    _start_session(user, signed_in_with)
+    # Without a page to return to, the site opens in the account's preferred language.
+    lang = user.locale if user.locale in LANGUAGES and not next_url else str(get_locale())
+    with force_locale(lang):
         if accounts.needs_home(user):
             flash(_("Welcome, %(name)s! Choose where you live to take part.", name=user.full_name),
                   "success")
-            return redirect(url_for("auth.home", lang_code=lang) if lang else url_for("auth.home"))
+            return redirect(url_for("auth.home", lang_code=lang))
         flash(_("You are logged in."), "success")
-    # Without a page to return to, the site opens in the account's preferred language.
-    return redirect(next_url or (url_for("main.index", lang_code=lang) if lang else url_for("main.index")))
+    return redirect(next_url or url_for("main.index", lang_code=lang))
 
 
 PENDING = "pending_second_factor"
@@ -336,7 +340,7 @@ def _enrol(user, form, pending=None):
             codes = second_factor.confirm_enrolment(user, form.code.data)
         if not outcome.failed:
             if pending is not None:
-                _signed_in(user, None, SignIn.PASSWORD_TOTP.value)
+                _start_session(user, SignIn.PASSWORD_TOTP.value)
             flash(_("Your authenticator app is set up."), "success")
             return render_template("auth/recovery_codes.html", codes=codes,
                                    next_url=(pending or {}).get("next") or url_for("auth.account"))
