@@ -528,3 +528,75 @@ def test_staff_profile_keeps_contact_and_language_without_author_choices(app, cl
         user = db.session.get(User, staff_id)
         assert (user.email, user.locale, user.notify_proposals, user.notify_results) == \
             ("s@example.kz", "kk", True, True)
+
+
+def test_a_session_whose_second_factor_is_missing_is_not_signed_in(make_app, make_user):
+    """The loader enforces the rule, not only the login page: a staff session that says it was
+    signed in with a password alone (e.g. from before the rule) no longer opens the console."""
+    app = make_app(STAFF_SECOND_FACTOR_REQUIRED=True)
+    client = app.test_client()
+    staff_id, iin = make_user(role="staff", territory="750000000")
+    with app.app_context():
+        user = db.session.get(User, staff_id)
+        second_factor.begin_enrolment(user)
+        second_factor.confirm_enrolment(user, pyotp.TOTP(user.totp_secret).at(
+            datetime.now(timezone.utc) - timedelta(seconds=30)))
+        db.session.commit()
+    login(client, iin)
+    step = client.get("/en/login/second-factor")
+    client.post("/en/login/second-factor", data={"csrf_token": csrf_token(step), "code": totp_now(app, staff_id)})
+    assert client.get("/en/staff/").status_code == 200
+    with client.session_transaction() as session:
+        assert session["signed_in_with"] == "password+totp"
+        session["signed_in_with"] = "password"
+    assert client.get("/en/staff/").status_code == 302
+
+
+# --- the SMS gateway ------------------------------------------------------------------------------
+
+class RecordingGateway:
+    """A provider's adapter as an operator would plug one in (SMS_GATEWAY=module:Class)."""
+
+    def __init__(self, config):
+        self.sender = config.get("SMS_SENDER", "Qatysu")
+        self.sent = []
+
+    def send(self, to, text):
+        self.sent.append((self.sender, to, text))
+
+
+def test_a_provider_adapter_is_plugged_in_by_setting(make_app, make_user):
+    from app import sms
+
+    app = make_app(SMS_GATEWAY="tests.test_accounts:RecordingGateway")
+    with app.test_request_context("/en/"):
+        assert sms.send_sms(NUMBER, "hello") and not sms.send_sms(None, "nobody")
+    gateway = app.extensions["sms_gateway"]
+    assert type(gateway).__name__ == "RecordingGateway" and gateway.sent == [("Qatysu", NUMBER, "hello")]
+    with pytest.raises(RuntimeError, match="SMS_GATEWAY"):
+        make_app(SMS_GATEWAY="carrier-pigeon")
+
+
+def test_console_gateway_logs_for_the_developer_and_production_refuses_it(make_app, caplog):
+    import logging
+
+    from app import create_app, sms
+    from tests.test_security import _Production
+
+    app = make_app(SMS_GATEWAY="console")
+    with caplog.at_level(logging.INFO, logger="qatysu.sms"), app.test_request_context("/en/"):
+        sms.send_sms(NUMBER, "Qatysu code: 123456")
+    assert f"SMS to {NUMBER}: Qatysu code: 123456" in caplog.text
+    assert app.extensions["sms_outbox"][-1] == {"to": NUMBER, "text": "Qatysu code: 123456"}
+    for gateway in ("console", "memory"):
+        class Unsafe(_Production):
+            SMS_GATEWAY = gateway
+
+        with pytest.raises(RuntimeError, match="SMS_GATEWAY"):
+            create_app(Unsafe)
+
+    class NoSecondFactor(_Production):
+        STAFF_SECOND_FACTOR_REQUIRED = False
+
+    with pytest.raises(RuntimeError, match="STAFF_SECOND_FACTOR_REQUIRED"):
+        create_app(NoSecondFactor)
