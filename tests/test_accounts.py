@@ -600,3 +600,18 @@ def test_console_gateway_logs_for_the_developer_and_production_refuses_it(make_a
 
     with pytest.raises(RuntimeError, match="STAFF_SECOND_FACTOR_REQUIRED"):
         create_app(NoSecondFactor)
+
+
+def test_eds_takeover_of_a_registered_iin_drops_the_registrants_contacts(eds_app, eds_pki, territories):
+    with eds_app.app_context():
+        user = accounts.register_resident(iin=EDS_IIN, full_name="Impostor", territory_code="751410000",
+                                          password=PASSWORD, iin_key=eds_app.config["IIN_HMAC_KEY"],
+                                          email="impostor@example.kz")
+        user.phone = user.confirmed_phone = NUMBER
+        user.assurance = "phone"
+        db.session.commit()
+    client = eds_app.test_client()
+    me = client.get("/api/v1/me", headers=eds_token(client, eds_pki)).get_json()
+    assert (me["email"], me["phone"], me["phone_confirmed"], me["assurance"]) == (None, None, False, "eds")
+    with eds_app.app_context():
+        assert accounts.request_password_reset(EDS_IIN, eds_app.config["IIN_HMAC_KEY"]) == (None, None)

@@ -251,9 +251,10 @@ def sign_in_with_eds(identity, iin_key, locale="kk"):
         raise NotAllowed("account_disabled", N_("This account is disabled."))
     if user.assurance != Assurance.EDS.value:
         user.password_hash = ""
-        # Whoever registered the IIN before may have given their own number and address: a
-        # reset link or SMS must not reach them now.
-        user.phone = user.confirmed_phone = user.email = None
+        if user.role == Role.RESIDENT.value:
+            # Whoever registered the IIN before may have given their own number and address: a
+            # reset link or SMS must not reach them now. (Staff accounts come from an operator.)
+            user.phone = user.confirmed_phone = user.email = None
         sign_out_everywhere(user)
         if user.residence != Residence.VERIFIED.value:
             user.residence = Residence.DECLARED.value
