@@ -148,7 +148,9 @@ def notify_phase_moved(cycle):
 
 
 def send_password_reset(user, token):
-    """The one-time link to set a new password (app.domain.accounts.request_password_reset)."""
+    """The one-time link to set a new password (app.domain.accounts.request_password_reset), by
+    email and by SMS to a confirmed phone. The SMS is skipped, silently, when the number has had
+    its share of messages (the page must answer the same) or the site sends no SMS."""
     lang = _locale(user)
     link = _link(f"/{lang}/password/reset/{token}")
     with force_locale(lang):
@@ -156,4 +158,16 @@ def send_password_reset(user, token):
         body = "\n\n".join([_("Someone (we hope you) asked to set a new Qatysu password for your account. "
                                "The link works once, for one hour. If it was not you, ignore this email."),
                              link])
-    return send_mail(user.email, subject, body)
+        text = _("Qatysu: to set a new password, open %(link)s (once, within one hour). If it was not "
+                 "you, ignore this message.", link=link)
+    sent = send_mail(user.email, subject, body)
+    if user.confirmed_phone:
+        from app import phone_codes, sms
+        from app.domain.errors import Throttled
+
+        try:
+            phone_codes.count_message(user.confirmed_phone)
+            sent = sms.send_sms(user.confirmed_phone, text) or sent
+        except (Throttled, sms.SmsUnavailable):
+            pass
+    return sent

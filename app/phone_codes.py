@@ -40,6 +40,16 @@ def send_code(user, raw_phone):
     return number
 
 
+def count_message(number):
+    """Count one other message to `number` (a reset link) under the per-number and overall
+    limits; raises Throttled when they are used up."""
+    by_phone = iin_digest(number, _key())
+    codes_by_phone.check(by_phone)
+    codes_overall.check("all")
+    codes_by_phone.hit(by_phone)
+    codes_overall.hit("all")
+
+
 def confirm_code(user, code):
     """Confirm the account's pending number (commits); a wrong try is committed, then raised."""
     try:

@@ -615,3 +615,22 @@ def test_eds_takeover_of_a_registered_iin_drops_the_registrants_contacts(eds_app
     assert (me["email"], me["phone"], me["phone_confirmed"], me["assurance"]) == (None, None, False, "eds")
     with eds_app.app_context():
         assert accounts.request_password_reset(EDS_IIN, eds_app.config["IIN_HMAC_KEY"]) == (None, None)
+
+
+def test_password_reset_link_by_sms_to_a_confirmed_phone(app, client, make_user):
+    user_id, iin = make_user(locale="en")  # no email: only the confirmed phone can receive it
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        user.phone = user.confirmed_phone = NUMBER
+        db.session.commit()
+    page = client.get("/en/password/forgot")
+    assert client.post("/en/password/forgot", data={"csrf_token": csrf_token(page), "iin": iin}).status_code == 302
+    text = last_sms(app, NUMBER)["text"]
+    path = re.search(r"http://localhost(/en/password/reset/\S+)", text).group(1)
+    form = client.get(path)
+    data = {"csrf_token": csrf_token(form), "new": "a-new-long-phrase", "new2": "a-new-long-phrase"}
+    assert client.post(path, data=data).status_code == 302
+    fresh = app.test_client()
+    login_page = fresh.get("/en/login")
+    assert fresh.post("/en/login", data={"csrf_token": csrf_token(login_page), "iin": iin,
+                                         "password": "a-new-long-phrase"}).status_code == 302

@@ -286,8 +286,8 @@ def forgot_password():
         if user is not None:
             notifications.send_password_reset(user, token)
         # The same answer whether or not the IIN has an account with an email.
-        flash(_("If this IIN has an account with an email address, a link to set a new password has "
-                "been sent there. It works once, for one hour."), "info")
+        flash(_("If this IIN has an account with an email address or a confirmed phone, a link to set "
+                "a new password has been sent there. It works once, for one hour."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form), 400 if form.errors else 200
 

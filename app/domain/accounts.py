@@ -308,10 +308,10 @@ def change_password(user, current, new):
 
 def request_password_reset(iin, iin_key, now=None):
     """A one-time reset token for the account of this IIN, or None (no account, disabled, or
-    no email to send it to): the caller answers the same either way."""
+    neither an email nor a confirmed phone to send it to): the caller answers the same either way."""
     now = now or datetime.now(timezone.utc)
     user = find_user_by_iin(iin, iin_key) if iin else None
-    if user is None or not user.is_active or not user.email:
+    if user is None or not user.is_active or not (user.email or user.confirmed_phone):
         return None, None
     token = secrets.token_urlsafe(32)
     db.session.add(PasswordReset(user=user, token_hash=_token_digest(token), created_at=now,
