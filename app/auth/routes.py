@@ -140,7 +140,7 @@ def _signed_in(user, next_url=None, signed_in_with=SignIn.PASSWORD.value):
 
 
 PENDING = "pending_second_factor"
-PENDING_SECONDS = 300
+PENDING_SECONDS = 900  # time to install an authenticator app at the first login
 
 
 def _await_second_factor(user, next_url):
