@@ -78,6 +78,16 @@ class Config:
     # The weakest identity a new cycle accepts (app/domain/assurance.py); staff may raise it.
     DEFAULT_MIN_ASSURANCE_PROPOSE = os.environ.get("DEFAULT_MIN_ASSURANCE_PROPOSE", "password")
     DEFAULT_MIN_ASSURANCE_VOTE = os.environ.get("DEFAULT_MIN_ASSURANCE_VOTE", "eds")
+    # Phone confirmation by a one-time SMS code (app/domain/phone.py, app/sms.py): sends per
+    # account, per phone number and over the whole site (each SMS costs money).
+    SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "disabled")
+    SMS_CODES_PER_ACCOUNT = os.environ.get("SMS_CODES_PER_ACCOUNT", "5 per hour")
+    SMS_CODES_PER_PHONE = os.environ.get("SMS_CODES_PER_PHONE", "5 per day")
+    SMS_CODES_OVERALL = os.environ.get("SMS_CODES_OVERALL", "2000 per hour")
+    # Staff and admins who sign in with a password also give a TOTP code (EDS needs none).
+    STAFF_SECOND_FACTOR_REQUIRED = os.environ.get("STAFF_SECOND_FACTOR_REQUIRED", "1") == "1"
+    SECOND_FACTOR_FAILURES_PER_ACCOUNT = os.environ.get("SECOND_FACTOR_FAILURES_PER_ACCOUNT",
+                                                        "5 per 15 minutes")
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
     # argon2id costs; unset means argon2-cffi's recommended profile (RFC 9106 low-memory).
     ARGON2_TIME_COST = None
@@ -131,6 +141,9 @@ class DevelopmentConfig(Config):
     PUBLIC_URL = os.environ.get("PUBLIC_URL") or "http://127.0.0.1:8000"
     # `make run` works without NCALayer: demo accounts vote with their passwords.
     DEFAULT_MIN_ASSURANCE_VOTE = os.environ.get("DEFAULT_MIN_ASSURANCE_VOTE", "password")
+    SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "console")
+    # The demo's staff sign in with a password alone; production requires the second factor.
+    STAFF_SECOND_FACTOR_REQUIRED = os.environ.get("STAFF_SECOND_FACTOR_REQUIRED", "0") == "1"
 
 
 class TestingConfig(DevelopmentConfig):
@@ -138,6 +151,8 @@ class TestingConfig(DevelopmentConfig):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "memory"
+    SMS_GATEWAY = "memory"
+    STAFF_SECOND_FACTOR_REQUIRED = False
     # Tests create hundreds of accounts: the cheapest argon2id costs, same code path.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
@@ -165,6 +180,12 @@ class ProductionConfig(Config):
         if not re.fullmatch(r"https://[^/\s]+/?", app.config.get("PUBLIC_URL") or ""):
             raise RuntimeError("Set PUBLIC_URL to the site's https address, e.g. https://qatysu.kz: "
                                "links in mail and feeds are built from it, never from the Host header.")
+        if app.config["SMS_GATEWAY"] in ("console", "memory"):
+            raise RuntimeError("SMS_GATEWAY=console or memory sends nothing: in production use a "
+                               "provider's adapter (module:Class) or `disabled`.")
+        if not app.config.get("STAFF_SECOND_FACTOR_REQUIRED"):
+            raise RuntimeError("Production requires the staff's second factor "
+                               "(STAFF_SECOND_FACTOR_REQUIRED=1).")
         if app.config["MAIL_BACKEND"] != "smtp" or not app.config.get("MAIL_SERVER"):
             raise RuntimeError("Production sends mail through SMTP: set MAIL_BACKEND=smtp and "
                                "MAIL_SERVER (the console backend is for development only).")

@@ -35,6 +35,7 @@ def create_app(config_class=None):
                                  vote=app.config["DEFAULT_MIN_ASSURANCE_VOTE"])
     from app.extensions import babel, cache, csrf, db, limiter, login_manager, migrate
     from app.mail import init_mail
+    from app.sms import init_sms
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
@@ -47,6 +48,7 @@ def create_app(config_class=None):
     maps.init_app(app)  # before security: the CSP names the tile server
     security.init_app(app)
     init_mail(app)
+    init_sms(app)
 
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp

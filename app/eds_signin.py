@@ -8,6 +8,7 @@ can show the whole flow without NCALayer.
 from datetime import date
 
 from flask import current_app, request
+from flask_babel import get_locale
 
 from app.domain import accounts, eds
 from app.domain.errors import N_, DomainError
@@ -68,7 +69,7 @@ def sign_in(challenge, cms):
     """Verify the signed challenge, consume it, and return (user, created)."""
     identity = eds.authenticate(challenge, cms, trusted_roots(),
                                 ocsp_fetcher=current_app.config.get("EDS_OCSP_FETCHER"))
-    return accounts.sign_in_with_eds(identity, current_app.config["IIN_HMAC_KEY"])
+    return accounts.sign_in_with_eds(identity, current_app.config["IIN_HMAC_KEY"], str(get_locale()))
 
 
 def demo_sign_in():

@@ -1,5 +1,6 @@
 """Emails to proposal authors and to the staff a cycle needs, each in their own language
-(User.locale).
+(User.locale). Authors get them as they chose on their profile page (User.notify_proposals,
+User.notify_results); a password reset link always goes.
 
 Called by views and the API after their commit, so a failed transaction never sends mail.
 Sending goes through app.mail.send_mail (console backend in development, memory in tests).
@@ -26,6 +27,8 @@ def _locale(user):
 def notify_proposal_reviewed(proposal):
     """The Expert Council admitted, rejected or returned the author's proposal."""
     author = proposal.author
+    if not author.notify_proposals:
+        return False
     lang = _locale(author)
     reason = texts.localized(proposal.review_reason_i18n, lang)[0]
     with force_locale(lang):
@@ -45,7 +48,7 @@ def notify_proposal_reviewed(proposal):
 def notify_proposal_concluded(proposal):
     """The akimat recorded its conclusion on the author's proposal."""
     author, conclusion = proposal.author, proposal.conclusion
-    if conclusion is None:
+    if conclusion is None or not author.notify_proposals:
         return False
     lang = _locale(author)
     with force_locale(lang):
@@ -71,6 +74,8 @@ def notify_cycle_published(cycle):
         if proposal.status != ProposalStatus.ADMITTED.value:
             continue
         author = proposal.author
+        if not author.notify_results:
+            continue
         lang = _locale(author)
         with force_locale(lang):
             subject = _("The results are published")
@@ -143,7 +148,9 @@ def notify_phase_moved(cycle):
 
 
 def send_password_reset(user, token):
-    """The one-time link to set a new password (app.domain.accounts.request_password_reset)."""
+    """The one-time link to set a new password (app.domain.accounts.request_password_reset), by
+    email and by SMS to a confirmed phone. The SMS is skipped, silently, when the number has had
+    its share of messages (the page must answer the same) or the site sends no SMS."""
     lang = _locale(user)
     link = _link(f"/{lang}/password/reset/{token}")
     with force_locale(lang):
@@ -151,4 +158,16 @@ def send_password_reset(user, token):
         body = "\n\n".join([_("Someone (we hope you) asked to set a new Qatysu password for your account. "
                                "The link works once, for one hour. If it was not you, ignore this email."),
                              link])
-    return send_mail(user.email, subject, body)
+        text = _("Qatysu: to set a new password, open %(link)s (once, within one hour). If it was not "
+                 "you, ignore this message.", link=link)
+    sent = send_mail(user.email, subject, body)
+    if user.confirmed_phone:
+        from app import phone_codes, sms
+        from app.domain.errors import Throttled
+
+        try:
+            phone_codes.count_message(user.confirmed_phone)
+            sent = sms.send_sms(user.confirmed_phone, text) or sent
+        except (Throttled, sms.SmsUnavailable):
+            pass
+    return sent

@@ -4,6 +4,7 @@ from flask import current_app, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from app import sms
 from app.domain import accounts
 from app.domain.errors import Conflict
 from app.mail import send_mail
@@ -30,7 +31,7 @@ def throttle_resets():
 
 
 def register_quietly(**values):
-    """Register; when the IIN already has an account, tell its holder (by email) instead of
+    """Register; when the IIN already has an account, tell its holder (email, SMS) instead of
     the visitor. Returns the new user or None: the page answers the same either way."""
     try:
         return accounts.register_resident(iin_key=current_app.config["IIN_HMAC_KEY"], **values)
@@ -39,10 +40,24 @@ def register_quietly(**values):
             raise
     accounts.hash_password(values.get("password") or "x")  # the same work as a registration
     holder = accounts.find_user_by_iin(values["iin"], current_app.config["IIN_HMAC_KEY"])
-    if holder is not None and holder.email:
-        with force_locale(holder.locale or "kk"):
+    if holder is not None:
+        tell_holder(holder)
+    return None
+
+
+def tell_holder(holder):
+    """By email and by SMS (the confirmed number, else the one given), whichever the account has (both if both)."""
+    with force_locale(holder.locale or "kk"):
+        if holder.email:
             send_mail(holder.email, _("Someone tried to register with your IIN"), _(
                 "Someone tried to create a Qatysu account with your IIN, which already has an "
                 "account. If it was you, log in or reset your password. If not, no action is "
                 "needed: nothing was changed."))
-    return None
+        text = _("Qatysu: someone tried to register with your IIN, which already has an account. "
+                 "If it was not you, no action is needed.")
+    number = holder.confirmed_phone or holder.phone
+    if number and sms.available():
+        try:
+            sms.send_sms(number, text)
+        except sms.SmsUnavailable:
+            pass  # the page's answer must not change with the gateway's state

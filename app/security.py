@@ -107,6 +107,21 @@ def load_user(user_id):
     # A session from before a password change (or staff re-keying) is no longer valid.
     if user is None or str(user.session_version) != version:
         return None
+    from flask import session
+
+    return with_sign_in(user, session.get("signed_in_with"))
+
+
+def with_sign_in(user, signed_in_with):
+    """The user for this request, remembering how the session or token was signed in (the level
+    it counts for, app.domain.assurance.session_level); None for a staff member whose password
+    sign-in lacks the second factor the site requires (sessions and tokens from before)."""
+    from app.models import SignIn
+
+    user.signed_in_with = signed_in_with or SignIn.PASSWORD.value
+    if user.is_staff and current_app.config["STAFF_SECOND_FACTOR_REQUIRED"] \
+            and user.signed_in_with == SignIn.PASSWORD.value:
+        return None
     return user
 
 
@@ -179,6 +194,20 @@ login_failures_by_iin = Throttle("LOGIN_FAILURES_PER_IIN", "login-iin")
 login_failures_under_attack = Throttle("LOGIN_FAILURES_PER_ADDRESS_UNDER_ATTACK", "login-iin-slow")
 ballots_by_account = Throttle("BALLOTS_PER_ACCOUNT", "ballot", fail_open=True)
 receipt_checks_by_address = Throttle("RECEIPT_CHECKS_PER_ADDRESS", "receipt-addr")
+second_factor_failures = Throttle("SECOND_FACTOR_FAILURES_PER_ACCOUNT", "second-factor")
+
+
+def throttled_second_factor(user, code):
+    """app.domain.second_factor.verify under a per-account limit on wrong codes (raises
+    Throttled): after a stolen password, the six digits cannot be guessed."""
+    from app.domain import second_factor
+
+    key = str(user.id)
+    second_factor_failures.check(key)
+    if second_factor.verify(user, code):
+        return True
+    second_factor_failures.hit(key)
+    return False
 
 
 def throttled_receipt_check(code):

@@ -157,7 +157,7 @@ def test_open_redirect_after_login_is_refused(client, make_user):
     "/%5C%5Cevil.example", "https://evil.example/en/", "/en/%0d%0aSet-Cookie:%20x=1",
     "/en//evil.example", "/fr/cycles", "/ /evil.example"])
 def test_login_next_outside_the_site_or_language_prefix_goes_home(client, make_user, target):
-    _, iin = make_user()
+    _, iin = make_user(locale="en")  # home opens in the account's language
     page = client.get("/en/login")
     response = client.post(f"/en/login?next={target}", data={
         "iin": iin, "password": PASSWORD, "csrf_token": csrf_token(page)})

@@ -2,13 +2,14 @@ from flask import current_app, g
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from app import eds_signin, registration
+from app import eds_signin, phone_codes, registration
 from app.api import bp
 from app.api.common import ApiError, json_body, token_required
 from app.api.openapi import _error_responses, _json, register_paths
-from app.domain import accounts
+from app.domain import accounts, assurance, phone, second_factor
 from app.extensions import db
-from app.security import throttled_login
+from app.models import SignIn
+from app.security import throttled_login, throttled_second_factor
 
 
 def _text(body, name):
@@ -37,14 +38,28 @@ def create_resident():
 @bp.post("/auth/token")
 def create_token():
     body = json_body()
+    totp = _text(body, "totp")
     user = throttled_login(_text(body, "iin") or "", _text(body, "password") or "")
     if user is None:
         raise ApiError(401, "invalid_credentials", _("The IIN or password is incorrect."))
-    return _token_response(user)
+    db.session.commit()  # a rehashed password is saved
+    if not second_factor.needed(user, current_app.config["STAFF_SECOND_FACTOR_REQUIRED"]):
+        return _token_response(user, SignIn.PASSWORD.value)
+    if not second_factor.is_enrolled(user):
+        raise ApiError(403, "second_factor_not_enrolled", _(
+            "Staff accounts need an authenticator app: log in on the website once to set it up."))
+    if not totp:
+        raise ApiError(401, "second_factor_required", _(
+            "Staff accounts also give the code from their authenticator app (the totp field)."))
+    if not throttled_second_factor(user, totp):
+        db.session.commit()
+        raise ApiError(401, "second_factor_invalid", _(
+            "The code is incorrect. Enter the six digits your authenticator app shows now."))
+    return _token_response(user, SignIn.PASSWORD_TOTP.value)
 
 
-def _token_response(user):
-    token, expires_at = accounts.issue_token(user, current_app.config["API_TOKEN_HOURS"])
+def _token_response(user, signed_in_with):
+    token, expires_at = accounts.issue_token(user, current_app.config["API_TOKEN_HOURS"], signed_in_with)
     db.session.commit()
     return {"token": token, "expires_at": expires_at.isoformat()}
 
@@ -60,16 +75,62 @@ def create_eds_challenge():
 def sign_in_with_eds():
     body = json_body(required=("challenge", "cms"))
     user, _created = eds_signin.sign_in(_text(body, "challenge"), _text(body, "cms"))
-    return _token_response(user)
+    return _token_response(user, SignIn.EDS.value)
+
+
+def _me(user):
+    return {"id": user.id, "full_name": user.full_name, "role": user.role,
+            "territory": user.territory.code if user.territory else None,
+            # The level this token counts for (how it was obtained, capped by the account).
+            "assurance": assurance.session_level(user), "account_assurance": user.assurance,
+            "signed_in_with": user.signed_in_with, "residence": user.residence,
+            "phone": user.phone, "phone_confirmed": phone.is_confirmed(user), "email": user.email,
+            "locale": user.locale, "notify_proposals": user.notify_proposals,
+            "notify_results": user.notify_results}
 
 
 @bp.get("/me")
 @token_required
 def me():
-    user = g.api_user
-    return {"id": user.id, "full_name": user.full_name, "role": user.role,
-            "territory": user.territory.code if user.territory else None,
-            "assurance": user.assurance, "residence": user.residence}
+    return _me(g.api_user)
+
+
+@bp.patch("/me")
+@token_required
+def update_me():
+    """Email, preferred language and email choices (the phone changes by SMS confirmation)."""
+    body = json_body()
+    accounts.update_profile(g.api_user, email=_text(body, "email") if "email" in body else None,
+                            locale=body.get("locale"), notify_proposals=body.get("notify_proposals"),
+                            notify_results=body.get("notify_results"))
+    db.session.commit()
+    return _me(g.api_user)
+
+
+@bp.put("/me/territory")
+@token_required
+def choose_territory():
+    """Where the resident lives: a declaration, as on the web page (accounts.choose_home)."""
+    body = json_body(required=("territory",))
+    accounts.choose_home(g.api_user, _text(body, "territory"))
+    db.session.commit()
+    return _me(g.api_user)
+
+
+@bp.post("/me/phone")
+@token_required
+def send_phone_code():
+    body = json_body(required=("phone",))
+    number = phone_codes.send_code(g.api_user, _text(body, "phone"))
+    return {"phone": number, "expires_in": int(phone.CODE_TTL.total_seconds())}, 202
+
+
+@bp.post("/me/phone/confirm")
+@token_required
+def confirm_phone():
+    body = json_body(required=("code",))
+    phone_codes.confirm_code(g.api_user, _text(body, "code"))
+    return _me(g.api_user)
 
 
 @bp.post("/auth/sign-out-everywhere")
@@ -82,6 +143,18 @@ def sign_out_everywhere():
 
 _TOKEN = _json({"type": "object", "properties": {
     "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}})
+_LEVEL = {"type": "string", "enum": ["password", "phone", "eds"]}
+_ME = _json({"type": "object", "properties": {
+    "id": {"type": "integer"}, "full_name": {"type": "string"}, "role": {"type": "string"},
+    "territory": {"type": "string", "nullable": True},
+    "assurance": {**_LEVEL, "description": "the level this token counts for: how it was obtained "
+                  "(a password, with a confirmed phone `phone`; EDS `eds`), capped by the account's"},
+    "account_assurance": {**_LEVEL, "description": "the strongest level the account has proven"},
+    "signed_in_with": {"type": "string", "enum": ["password", "password+totp", "eds"]},
+    "residence": {"type": "string", "enum": ["declared", "verified"]},
+    "phone": {"type": "string", "nullable": True}, "phone_confirmed": {"type": "boolean"},
+    "email": {"type": "string", "nullable": True}, "locale": {"type": "string", "enum": ["kk", "ru", "en"]},
+    "notify_proposals": {"type": "boolean"}, "notify_results": {"type": "boolean"}}})
 
 register_paths({
     "/auth/eds/challenge": {"post": {
@@ -98,12 +171,39 @@ register_paths({
                       **_error_responses(400, 401, 403, 422, 503)}}},
     "/me": {"get": {
         "summary": "The caller's account", "security": [{"bearer": []}],
-        "responses": {"200": {"description": "The account", **_json({"type": "object", "properties": {
-            "id": {"type": "integer"}, "full_name": {"type": "string"}, "role": {"type": "string"},
-            "territory": {"type": "string", "nullable": True},
-            "assurance": {"type": "string", "enum": ["password", "phone", "eds"]},
-            "residence": {"type": "string", "enum": ["declared", "verified"]}}})},
-            **_error_responses(401)}}},
+        "responses": {"200": {"description": "The account", **_ME}, **_error_responses(401)}},
+        "patch": {
+        "summary": "Change the caller's email, preferred language (emails; the site after sign-in) "
+                   "and email choices; omitted fields stay, an empty email removes it",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, **_json({"type": "object", "properties": {
+            "email": {"type": "string", "nullable": True}, "locale": {"type": "string", "enum": ["kk", "ru", "en"]},
+            "notify_proposals": {"type": "boolean"}, "notify_results": {"type": "boolean"}}})},
+        "responses": {"200": {"description": "The account", **_ME}, **_error_responses(401, 422)}}},
+    "/me/territory": {"put": {
+        "summary": "Declare where the caller lives (KATO code). Moving is a new declaration: a "
+                   "verified residence becomes declared again; a ballot already cast stays, one per cycle",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, **_json({"type": "object", "required": ["territory"],
+                        "properties": {"territory": {"type": "string", "pattern": "^[0-9]{9}$"}}})},
+        "responses": {"200": {"description": "The account", **_ME}, **_error_responses(401, 403, 422)}}},
+    "/me/phone": {"post": {
+        "summary": "Text a six-digit code to this number to confirm it (10 minutes, 5 tries); "
+                   "sends are limited per account, per number and overall",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, **_json({"type": "object", "required": ["phone"],
+                        "properties": {"phone": {"type": "string", "example": "+77011234567"}}})},
+        "responses": {"202": {"description": "The code is sent", **_json({"type": "object", "properties": {
+            "phone": {"type": "string"}, "expires_in": {"type": "integer"}}})},
+            **_error_responses(401, 422, 429, 503)}}},
+    "/me/phone/confirm": {"post": {
+        "summary": "Confirm the number with the code: the account's identity level becomes at least "
+                   "`phone` (one number confirms one account: 409 `phone_taken`); 422 "
+                   "`phone_code_wrong` or `phone_code_expired`",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, **_json({"type": "object", "required": ["code"],
+                        "properties": {"code": {"type": "string", "pattern": "^[0-9]{6}$"}}})},
+        "responses": {"200": {"description": "The account", **_ME}, **_error_responses(401, 409, 422)}}},
     "/auth/sign-out-everywhere": {"post": {
         "summary": "End every session of the caller's account and revoke all its API tokens",
         "security": [{"bearer": []}],

@@ -11,6 +11,7 @@ from app.domain.errors import DomainError
 from app.errors import error_response
 from app.extensions import db
 from app.i18n import translate
+from app.security import with_sign_in
 
 
 class ApiError(Exception):
@@ -77,7 +78,8 @@ def bearer_user():
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
-    return user_for_token(token.strip())
+    user = user_for_token(token.strip())
+    return with_sign_in(user, user.signed_in_with) if user is not None else None
 
 
 def token_required(view):

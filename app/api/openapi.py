@@ -54,12 +54,19 @@ PATHS = {
         "responses": {"201": {"description": "Created", **_json({"type": "object", "properties": {
             "id": {"type": "integer"}}})}, **_error_responses(400, 409, 422, 429, 503)}}},
     "/auth/token": {"post": {
-        "summary": "Exchange an IIN and password for a bearer token",
+        "summary": "Exchange an IIN and password for a bearer token. Staff and admins give the code "
+                   "of their authenticator app (or a recovery code) as `totp` where the site requires "
+                   "it (production) or once they have set one up: 401 `second_factor_required` "
+                   "without it, `second_factor_invalid` when wrong; 403 `second_factor_not_enrolled` "
+                   "until it is set up on the website. A token obtained with a password counts as "
+                   "`password` (or `phone`, with a confirmed phone) whatever the account once proved",
         "requestBody": {"required": True, **_json({"type": "object", "required": ["iin", "password"],
-                        "properties": {"iin": {"type": "string"}, "password": {"type": "string"}}})},
+                        "properties": {"iin": {"type": "string"}, "password": {"type": "string"},
+                                       "totp": {"type": "string", "description": "staff: six digits "
+                                                "from the authenticator app, or a recovery code"}}})},
         "responses": {"200": {"description": "A token", **_json({"type": "object", "properties": {
             "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}})},
-            **_error_responses(400, 401, 422, 429, 503)}}},
+            **_error_responses(400, 401, 403, 422, 429, 503)}}},
     "/territories": {"get": {
         "summary": "Administrative-territorial units (KATO)",
         "parameters": [

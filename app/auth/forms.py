@@ -1,10 +1,21 @@
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField, TelField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TelField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from app.domain.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.languages import LANGUAGE_NAMES
 
 
 class RegisterForm(FlaskForm):
@@ -90,3 +101,36 @@ class ResetPasswordForm(FlaskForm):
                          validators=[EqualTo("new", message=_l("The passwords do not match."))],
                          render_kw={"autocomplete": "new-password"})
     submit = SubmitField(_l("Set the new password"))
+
+
+class ProfileForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=200)],
+                       description=_l("For the emails you choose below and for password reset links."),
+                       render_kw={"autocomplete": "email"})
+    locale = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
+                         validate_choice=False,
+                         description=_l("Emails come in this language, and the site opens in it after you log in."))
+    notify_proposals = BooleanField(_l("Email me when my proposal is reviewed or the akimat concludes on it"))
+    notify_results = BooleanField(_l("Email me when the results of a cycle with my proposal are published"))
+    submit = SubmitField(_l("Save"))
+
+
+class PhoneForm(FlaskForm):
+    phone = TelField(_l("Mobile phone number"), validators=[DataRequired(message=_l("Enter the phone number."))],
+                     description=_l("With the country code, e.g. +77011234567. We send a six-digit code to it."),
+                     render_kw={"autocomplete": "tel", "inputmode": "tel", "maxlength": 25})
+    submit = SubmitField(_l("Send the code"))
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(message=_l("Enter the code."))],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 12})
+    submit = SubmitField(_l("Confirm"))
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(_l("Code from your authenticator app"),
+                       validators=[DataRequired(message=_l("Enter the code."))],
+                       description=_l("Six digits, or one of your recovery codes."),
+                       render_kw={"autocomplete": "one-time-code", "maxlength": 12})
+    submit = SubmitField(_l("Continue"))

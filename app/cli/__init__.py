@@ -150,6 +150,22 @@ def users_create_staff(iin, full_name, territory_code, password, admin, email, l
     click.echo(f"{user.role} account {user.id} for {user.full_name} ({user.territory.code})")
 
 
+@users_cli.command("reset-second-factor")
+@click.option("--iin", required=True)
+def users_reset_second_factor(iin):
+    """Forget a staff member's authenticator app and recovery codes (a lost phone, after
+    checking who asks): they set up a new one at their next login with a password."""
+    from app.domain import second_factor
+
+    user = accounts.find_user_by_iin(iin, current_app.config["IIN_HMAC_KEY"])
+    if user is None:
+        raise click.ClickException("no account has this IIN")
+    second_factor.reset(user)
+    accounts.sign_out_everywhere(user)
+    db.session.commit()
+    click.echo(f"second factor reset for account {user.id}; its sessions and tokens have ended")
+
+
 @demo_cli.command("seed")
 def demo_seed():
     """Load the demonstration data (territories, accounts, cycles in every phase)."""

@@ -12,7 +12,8 @@ from app.domain import records, residence
 from app.domain.errors import N_, Conflict, FieldErrors, NotAllowed, NotFound, Np_, ValidationFailed
 from app.domain.iin import InvalidIIN, iin_digest, normalise, validate_adult_iin
 from app.extensions import db
-from app.models import ApiToken, Assurance, PasswordReset, Residence, Role, Territory, User
+from app.languages import LANGUAGES
+from app.models import ApiToken, Assurance, PasswordReset, Residence, Role, SignIn, Territory, User
 
 MIN_PASSWORD_LENGTH = 10
 # argon2 hashes any length, but an unbounded password is a cheap denial of service.
@@ -179,21 +180,26 @@ def _token_digest(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user, hours):
+def issue_token(user, hours, signed_in_with=SignIn.PASSWORD.value):
+    """A bearer token that remembers how it was obtained (the level it may count for)."""
     token = secrets.token_urlsafe(32)
     expires_at = datetime.now(timezone.utc) + timedelta(hours=hours)
-    db.session.add(ApiToken(user=user, token_hash=_token_digest(token), expires_at=expires_at))
+    db.session.add(ApiToken(user=user, token_hash=_token_digest(token), expires_at=expires_at,
+                            signed_in_with=signed_in_with))
     db.session.flush()
     return token, expires_at
 
 
 def user_for_token(token):
+    """The token's user, with `signed_in_with` set from the token (assurance.session_level)."""
     if not token:
         return None
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
     if row is None or row.expires_at <= datetime.now(timezone.utc) or not row.user.is_active:
         return None
-    return row.user
+    user = row.user
+    user.signed_in_with = row.signed_in_with or SignIn.PASSWORD.value
+    return user
 
 
 def get_user(user_id):
@@ -224,7 +230,7 @@ def display_name(certificate_name):
                     for part in certificate_name.split())[:MAX_NAME_LENGTH]
 
 
-def sign_in_with_eds(identity, iin_key):
+def sign_in_with_eds(identity, iin_key, locale="kk"):
     """The account of the certificate's IIN, created on first sign-in; returns (user, created).
 
     The name comes from the certificate, never typed. An account that existed with a weaker
@@ -237,7 +243,7 @@ def sign_in_with_eds(identity, iin_key):
     if user is None:
         user = User(iin_hmac=digest, full_name=name, territory=None, role=Role.RESIDENT.value,
                     password_hash="", assurance=Assurance.EDS.value,
-                    residence=Residence.DECLARED.value)
+                    residence=Residence.DECLARED.value, locale=locale if locale in LANGUAGES else "kk")
         db.session.add(user)
         db.session.flush()
         return user, True
@@ -245,6 +251,10 @@ def sign_in_with_eds(identity, iin_key):
         raise NotAllowed("account_disabled", N_("This account is disabled."))
     if user.assurance != Assurance.EDS.value:
         user.password_hash = ""
+        if user.role == Role.RESIDENT.value:
+            # Whoever registered the IIN before may have given their own number and address: a
+            # reset link or SMS must not reach them now. (Staff accounts come from an operator.)
+            user.phone = user.confirmed_phone = user.email = None
         sign_out_everywhere(user)
         if user.residence != Residence.VERIFIED.value:
             user.residence = Residence.DECLARED.value
@@ -262,7 +272,9 @@ def choose_home(user, territory_code):
     """Declare where the resident lives. Moving home is a new declaration: a verified residence
     goes back to declared. A ballot already cast stays in its cycle, and the ballot's unique
     (cycle, voter) constraint keeps a moved resident from voting there again."""
-    territory = find_territory(territory_code)
+    if user.is_staff:
+        raise NotAllowed("staff_home_fixed", N_("A staff account's territory is set by an administrator."))
+    territory = find_territory(territory_code if isinstance(territory_code, str) else None)
     if territory is None:
         raise ValidationFailed({"territory": [(N_("Choose the unit where you live."), {})]})
     if user.territory_id != territory.id:
@@ -296,10 +308,10 @@ def change_password(user, current, new):
 
 def request_password_reset(iin, iin_key, now=None):
     """A one-time reset token for the account of this IIN, or None (no account, disabled, or
-    no email to send it to): the caller answers the same either way."""
+    neither an email nor a confirmed phone to send it to): the caller answers the same either way."""
     now = now or datetime.now(timezone.utc)
     user = find_user_by_iin(iin, iin_key) if iin else None
-    if user is None or not user.is_active or not user.email:
+    if user is None or not user.is_active or not (user.email or user.confirmed_phone):
         return None, None
     token = secrets.token_urlsafe(32)
     db.session.add(PasswordReset(user=user, token_hash=_token_digest(token), created_at=now,
@@ -326,4 +338,32 @@ def reset_password(token, new, now=None):
     user = row.user
     user.password_hash = hash_password(new)
     sign_out_everywhere(user)
+    return user
+
+
+# --- profile ------------------------------------------------------------------------------------
+
+def update_profile(user, *, email=None, locale=None, notify_proposals=None, notify_results=None):
+    """Change the contact address, the preferred language (emails, and the pages after sign-in)
+    and the email choices; None leaves a value as it is, "" removes the email."""
+    errors = FieldErrors()
+    if email is not None:
+        email = email.strip() if isinstance(email, str) else email
+        if not isinstance(email, str) or (email and (len(email) > 200 or not EMAIL_RE.match(email))):
+            errors.add("email", N_("Enter a valid email address."))
+    if locale is not None and locale not in LANGUAGES:
+        errors.add("locale", N_("Choose a language from the list."))
+    for name, value in (("notify_proposals", notify_proposals), ("notify_results", notify_results)):
+        if value is not None and not isinstance(value, bool):
+            errors.add(name, N_("This field has the wrong type."))
+    errors.raise_if_any()
+    if email is not None:
+        user.email = email or None
+    if locale is not None:
+        user.locale = locale
+    if notify_proposals is not None:
+        user.notify_proposals = notify_proposals
+    if notify_results is not None:
+        user.notify_results = notify_results
+    db.session.flush()
     return user

@@ -7,9 +7,15 @@ carrying that IIN); its residence is `declared` (the resident chose their home) 
 says the weakest level that may propose and vote, and whether a voter's residence must be
 verified. The one check, `require_assurance`, is called by voting.require_can_vote and
 proposals.require_can_submit, so pages and the API meet the same rule.
+
+The level that counts is the session's, not the account's: an account that once signed in with
+EDS and later signs in with its password counts as `password` (or `phone` with a confirmed
+number) for that session. The web layer records how each session and API token was signed in
+and sets `user.signed_in_with` on the request's user (app/security.py, accounts.user_for_token);
+without it (the CLI, the domain's own callers) the account's level counts.
 """
 from app.domain.errors import N_, NotAllowed
-from app.models import ASSURANCE_ORDER, Assurance, Residence
+from app.models import ASSURANCE_ORDER, Assurance, Residence, SignIn
 
 ACTIONS = ("propose", "vote")
 LEVELS = ASSURANCE_ORDER
@@ -55,8 +61,24 @@ def rank(level):
     return LEVELS.index(level) if level in LEVELS else -1
 
 
+def session_level(user):
+    """The identity level this request's user counts for: what the sign-in method can prove,
+    capped by what the account has proven."""
+    proven = getattr(user, "assurance", None) or Assurance.PASSWORD.value
+    method = getattr(user, "signed_in_with", None)
+    if method is None:
+        return proven
+    if method == SignIn.EDS.value:
+        ceiling = Assurance.EDS.value
+    elif getattr(user, "confirmed_phone", None):
+        ceiling = Assurance.PHONE.value  # a password, on an account whose phone is confirmed
+    else:
+        ceiling = Assurance.PASSWORD.value
+    return LEVELS[min(rank(proven), rank(ceiling))]
+
+
 def meets(user, level):
-    return rank(getattr(user, "assurance", None) or Assurance.PASSWORD.value) >= rank(level)
+    return rank(session_level(user)) >= rank(level)
 
 
 def required_level(cycle, action):

@@ -10,13 +10,24 @@ from app.models.residence import RegisteredResident
 from app.models.result import ProposalResult
 from app.models.stored_file import StoredFile
 from app.models.territory import Territory, TerritoryLevel
-from app.models.user import ASSURANCE_ORDER, ApiToken, Assurance, PasswordReset, Residence, Role, User
+from app.models.user import (
+    ASSURANCE_ORDER,
+    ApiToken,
+    Assurance,
+    PasswordReset,
+    PhoneCode,
+    RecoveryCode,
+    Residence,
+    Role,
+    SignIn,
+    User,
+)
 
 __all__ = [
     "ASSURANCE_ORDER", "ApiToken", "Assurance", "AuditEntry", "Ballot", "BallotItem", "BallotSeal",
     "BallotStyle", "Category", "Channel", "Conclusion", "CountingRule", "Cycle", "Decision",
     "EdsChallenge", "EntryStatus", "ImplementationStatus", "ImplementationUpdate", "PaperEntry",
-    "PasswordReset", "Phase", "PhaseChange", "PollingPoint", "Proposal", "ProposalPhoto",
-    "ProposalResult", "ProposalStatus", "RegisteredResident", "Residence", "Role", "StoredFile",
-    "Territory", "TerritoryLevel", "User", "polling_point_staff",
+    "PasswordReset", "Phase", "PhaseChange", "PhoneCode", "PollingPoint", "Proposal", "ProposalPhoto",
+    "ProposalResult", "ProposalStatus", "RecoveryCode", "RegisteredResident", "Residence", "Role",
+    "SignIn", "StoredFile", "Territory", "TerritoryLevel", "User", "polling_point_staff",
 ]

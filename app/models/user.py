@@ -2,7 +2,8 @@
 import enum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -24,6 +25,14 @@ class Assurance(str, enum.Enum):
 
 
 ASSURANCE_ORDER = tuple(a.value for a in Assurance)
+
+
+class SignIn(str, enum.Enum):
+    """How a session or API token was signed in: the level it may count for (assurance.py)."""
+
+    PASSWORD = "password"  # IIN and password (a confirmed phone lifts it to `phone`)
+    PASSWORD_TOTP = "password+totp"  # and a staff member's second factor
+    EDS = "eds"  # an EDS authentication certificate
 
 
 class Residence(str, enum.Enum):
@@ -56,6 +65,16 @@ class User(UserMixin, db.Model):
                                            server_default=Residence.DECLARED.value)
     residence_verified_at = mapped_column(UTCDateTime)
     residence_document: Mapped[str | None] = mapped_column(String(20))  # how it was verified
+    # The number a one-time SMS code confirmed (app/domain/phone.py); one account per number.
+    confirmed_phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # Email choices (app/notifications.py): a reviewed or concluded proposal, published results.
+    notify_proposals: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    notify_results: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # Staff second factor (app/domain/second_factor.py): the TOTP secret (base32), set at
+    # enrolment and kept once confirmed; the last time step used, so a code works only once.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     territory = relationship("Territory")
 
@@ -87,6 +106,40 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     expires_at = mapped_column(UTCDateTime)
+    # How the token was obtained (SignIn); None for tokens from before it was recorded,
+    # which count as a plain password sign-in.
+    signed_in_with: Mapped[str | None] = mapped_column(String(16))
+
+    user = relationship("User")
+
+
+class PhoneCode(db.Model):
+    """A one-time SMS code confirming a phone number: only its keyed hash is stored; it dies
+    when used, when it expires, after a few wrong tries, or when a newer code is sent."""
+
+    __tablename__ = "phone_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at = mapped_column(UTCDateTime)
+
+    user = relationship("User")
+
+
+class RecoveryCode(db.Model):
+    """A staff member's one-time recovery code for a lost authenticator (SHA-256 at rest)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at = mapped_column(UTCDateTime)
 
     user = relationship("User")
 
