@@ -87,9 +87,25 @@ class DemoServer:
     accounts: dict = field(default_factory=dict)   # full name -> (role, IIN)
     cycles: dict = field(default_factory=dict)     # "taking proposals"/"voting"/"published" -> id
     log: Path = None
+    env: dict = field(default_factory=dict)        # the server's environment, for `flask` commands
 
     def iin(self, name):
         return self.accounts[name][1]
+
+    def mail_since(self, offset):
+        """The server's log after `offset` characters: in development mail goes there
+        (config.DevelopmentConfig: the console backend, with addresses and bodies)."""
+        return self.log.read_text(encoding="utf-8")[offset:]
+
+    def make_residents(self, territory_code, count, first=500, email=None):
+        """`count` new resident accounts (password DEMO_PASSWORD) living in the unit, written
+        straight into the server's database: [(full name, IIN)]. Registering that many through
+        the page would meet its per-address limit, which is the point of the limit."""
+        done = subprocess.run([sys.executable, str(HERE / "make_residents.py"), territory_code, str(count),
+                               str(first), email or ""], cwd=ROOT, env=self.env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, f"make_residents.py failed:\n{done.stdout}\n{done.stderr}"
+        return [tuple(line.split("\t")) for line in done.stdout.splitlines() if "\t" in line]
 
 
 def _free_port():
@@ -137,15 +153,16 @@ def demo_server(tmp_path_factory):
     else:
         database_url = f"sqlite:///{workdir / 'demo.db'}"
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG", "QATYSU_BENCH")}
-    env.update(QATYSU_CONFIG="development", DATABASE_URL=database_url,
+    port = _free_port()
+    server = DemoServer(url=f"http://127.0.0.1:{port}", log=workdir / "gunicorn.log", env=env)
+    # Links in mail (the password reset) point at this server, as PUBLIC_URL does in production.
+    env.update(QATYSU_CONFIG="development", DATABASE_URL=database_url, PUBLIC_URL=server.url,
                UPLOAD_DIR=str(workdir / "uploads"), PYTHONUNBUFFERED="1")
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for command in (["db", "upgrade"], ["demo", "seed"]):
         done = subprocess.run(flask + command, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=180)
         assert done.returncode == 0, f"flask {' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
-    port = _free_port()
-    server = DemoServer(url=f"http://127.0.0.1:{port}", log=workdir / "gunicorn.log")
     _parse_seed(done.stdout, server)
     assert server.accounts and len(server.cycles) == 3, f"unexpected demo seed output:\n{done.stdout}"
     with open(server.log, "w") as log:
