@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,7 @@ class DemoServer:
     cycles: dict = field(default_factory=dict)     # "taking proposals"/"voting"/"published" -> id
     log: Path = None
     env: dict = field(default_factory=dict)        # the server's environment, for `flask` commands
+    ncalayer: object = None  # app.demo.eds.DemoCredentials the server trusts: an emulated NCALayer signs with it
 
     def iin(self, name):
         return self.accounts[name][1]
@@ -143,6 +145,37 @@ def _parse_seed(output, server):
             server.cycles[cycle.group(2)] = int(cycle.group(1))
 
 
+NCALAYER_HOLDER = ("СЕРІКОВА ӘЙГЕРІМ НҰРЛАНҚЫЗЫ", date(1979, 6, 21), "0555")  # made up
+
+
+def _ncalayer_credentials():
+    """A certificate of a resident's own, under a root of its own that the server is told to
+    trust (EDS_TRUSTED_ROOTS), for tests that play NCALayer in the browser. Built with the demo
+    PKI's code, which works only where EDS_DEMO is on: a throwaway app context says so."""
+    from flask import Flask
+
+    from app.demo.eds import build_demo_pki
+    from app.domain.iin import make_iin
+
+    name, born, serial = NCALAYER_HOLDER
+    scratch = Flask("ncalayer")
+    scratch.config["EDS_DEMO"] = True
+    with scratch.app_context():
+        return build_demo_pki(make_iin(born, serial=serial, sex="female"), name)
+
+
+def sign_as_ncalayer(credentials, challenge):
+    """The base64 CMS NCALayer would return for the challenge, signed with `credentials`."""
+    from flask import Flask
+
+    from app.demo.eds import sign_challenge
+
+    scratch = Flask("ncalayer")
+    scratch.config["EDS_DEMO"] = True
+    with scratch.app_context():
+        return sign_challenge(challenge, credentials)
+
+
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory):
     """gunicorn serving the seeded demo; yields a DemoServer (url, accounts, cycles)."""
@@ -158,6 +191,9 @@ def demo_server(tmp_path_factory):
     # Links in mail (the password reset) point at this server, as PUBLIC_URL does in production.
     env.update(QATYSU_CONFIG="development", DATABASE_URL=database_url, PUBLIC_URL=server.url,
                UPLOAD_DIR=str(workdir / "uploads"), PYTHONUNBUFFERED="1")
+    server.ncalayer = _ncalayer_credentials()
+    (workdir / "eds-roots.pem").write_text(server.ncalayer.root_pem, encoding="ascii")
+    env["EDS_TRUSTED_ROOTS"] = str(workdir / "eds-roots.pem")  # as NCA RK's roots are trusted
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for command in (["db", "upgrade"], ["demo", "seed"]):
         done = subprocess.run(flask + command, cwd=ROOT, env=env, capture_output=True, text=True,

@@ -106,6 +106,18 @@ def _results_rows(page):
     }""")
 
 
+def _assert_outcome(page, popular_id, niche_id):
+    """The results table: the popular proposal selected and approved, the niche one below the
+    minimum and not approved, with the votes as cast."""
+    expect(page.get_by_role("heading", level=1)).to_contain_text(TITLE_RU)
+    rows = {row[t("Proposal")]: row for row in _results_rows(page)}
+    shown = {label: [row[t(h)] for h in ("Votes", "Minimum reached", "Selected by the vote",
+                                          "Decision of the akimat")] for label, row in rows.items()}
+    yes, no = t("yes"), t("no")
+    assert shown == {f"#{popular_id} {POPULAR}": ["10", yes, yes, t("Approved for implementation")],
+                     f"#{niche_id} {NICHE}": ["2", no, no, t("Not approved")]}, shown
+
+
 @pytest.fixture
 def resident_page(browser, demo_server):
     from conftest import PHONE
@@ -256,9 +268,15 @@ def test_staff_take_a_new_cycle_from_draft_to_published(page, resident_page, log
     publish.get_by_role("button", name=t("Publish the results")).click()
     expect(page.get_by_role("status").filter(has_text=t("The results are published."))).to_be_visible()
     page.screenshot(path=shots / "staff-published-results-ru-390.png", full_page=True)
-    rows = {row[t("Proposal")]: row for row in _results_rows(page)}
-    popular = next(row for label, row in rows.items() if POPULAR in label)
-    niche = next(row for label, row in rows.items() if NICHE in label)
-    print(popular, niche)
+    _assert_outcome(page, popular_id, niche_id)
+
+    # Anyone sees it: the resident, from the home page's latest results.
+    resident.get_by_role("link", name=t("Home"), exact=True).first.click()
+    latest = resident.locator("section", has=resident.locator("#latest-results"))
+    latest.locator(".card", has=resident.get_by_role("link", name=TITLE_RU)).get_by_role(
+        "link", name=t("See the results")).click()
+    _assert_outcome(resident, popular_id, niche_id)
+    assert_accessible(resident)
+    assert_no_horizontal_scroll(resident)
 
     assert not staff.unchecked(), f"staff pages loaded without the checks: {staff.unchecked()}"
