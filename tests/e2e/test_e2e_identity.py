@@ -11,13 +11,19 @@ import re
 import time
 from datetime import date
 
-from browser_checks import LOGIN_WORDS, assert_accessible, assert_no_horizontal_scroll, ui_text
+import pytest
+from browser_checks import AXE_JS, LOGIN_WORDS, assert_accessible, assert_no_horizontal_scroll, ui_text
 from conftest import NCALAYER_HOLDER, sign_as_ncalayer
 from playwright.sync_api import expect
 
 from app.domain.iin import make_iin
 
 NCALAYER = "wss://127.0.0.1:13579/"
+
+
+@pytest.fixture(autouse=True)
+def _axe_on_every_page(page):
+    page.context.add_init_script(path=str(AXE_JS))  # compiled once, not evaluated per page
 
 
 def checked(page):
