@@ -13,7 +13,7 @@ import re
 import urllib.request
 
 import pytest
-from browser_checks import AXE_JS, assert_accessible, assert_no_horizontal_scroll, ui_text
+from browser_checks import AXE_JS, assert_accessible, assert_no_horizontal_scroll, ui_ntext, ui_text
 from playwright.sync_api import expect
 
 LANG = "ru"
@@ -86,11 +86,15 @@ def _move_to_next_phase(page, phase_msgid):
         "The cycle has moved to the next phase: %(phase)s.", phase=t(phase_msgid)))).to_be_visible()
 
 
-def _to_cycle_from_console(page, staff):
+def _console_card(page, staff):
+    """The staff console (from the menu), and the cycle's card in its to-do list."""
     page.get_by_role("navigation", name=t("Main menu")).get_by_role("link", name=t("Staff console")).click()
     staff.check()
-    page.locator(".todo > li", has=page.get_by_role("link", name=TITLE_RU)).get_by_role(
-        "link", name=TITLE_RU).click()
+    return page.locator(".todo > li", has=page.get_by_role("link", name=TITLE_RU))
+
+
+def _to_cycle_from_console(page, staff):
+    _console_card(page, staff).get_by_role("link", name=TITLE_RU).click()
     staff.check()
 
 
@@ -176,13 +180,17 @@ def test_staff_take_a_new_cycle_from_draft_to_published(page, resident_page, log
         "cost": 3_000_000, "address": "пр. Достык, остановка «Медеу»"}, niche_author)["id"]
 
     # --- review: the console says what waits; the review page shows the photo -----------------
-    _to_cycle_from_console(page, staff)
+    _console_card(page, staff).get_by_role("link", name=ui_ntext(LANG, "%(num)s proposal submitted so far", 2)).click()
+    staff.check()
     _move_to_next_phase(page, "Expert Council review")
     staff.check()
+    _console_card(page, staff).get_by_role("link", name=ui_ntext(LANG, "%(num)s proposal to review", 2)).click()
     for proposal_id, title in ((popular_id, POPULAR), (niche_id, NICHE)):
-        row = page.get_by_role("row").filter(has=page.get_by_role("link", name=title))
-        assert_on_screen(row.get_by_role("link", name=t("Review")))
-        row.get_by_role("link", name=t("Review")).click()
+        if proposal_id == niche_id:  # the second from the queue on the cycle's page
+            page.screenshot(path=shots / "staff-review-queue-ru-390.png", full_page=True)
+            row = page.get_by_role("row").filter(has=page.get_by_role("link", name=title))
+            assert_on_screen(row.get_by_role("link", name=t("Review")))
+            row.get_by_role("link", name=t("Review")).click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(title)
         staff.check()
         if proposal_id == popular_id:
@@ -248,9 +256,14 @@ def test_staff_take_a_new_cycle_from_draft_to_published(page, resident_page, log
     page.get_by_role("button", name=t("Save the conclusion")).click()
     expect(page.get_by_role("status").filter(has_text=t("The conclusion is saved."))).to_be_visible()
     staff.check()
+    page.screenshot(path=shots / "staff-conclusions-ru-390.png", full_page=True)
     niche_row = page.get_by_role("row").filter(has=page.get_by_role("link", name=re.compile(re.escape(NICHE))))
     assert_on_screen(niche_row.get_by_role("cell").filter(has_text=t("Not approved")))
-    page.get_by_role("link", name=re.compile(re.escape(POPULAR))).click()
+    _console_card(page, staff).get_by_role("link", name=ui_ntext(LANG, "%(num)s conclusion missing", 1)).click()
+    staff.check()
+    publish = page.locator("section", has=page.locator("#publish"))
+    expect(publish.get_by_role("button")).to_have_count(0)   # not while a conclusion is missing
+    publish.get_by_role("link", name=f"{t('Write the conclusion')}: №{popular_id} {POPULAR}").click()
     staff.check()
     page.get_by_label(t("Approved for implementation"), exact=True).check()
     page.get_by_role("button", name=t("Save the conclusion")).click()
