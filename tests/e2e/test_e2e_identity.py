@@ -43,7 +43,8 @@ def _choose(select, unit_name):
     select.select_option(option.get_attribute("value"))
 
 
-def test_sign_in_to_vote_with_the_demo_certificate_asks_where_one_lives_then_opens_the_ballot(page, demo_server):
+def test_sign_in_to_vote_with_the_demo_certificate_asks_where_one_lives_then_opens_the_ballot(page, demo_server,
+                                                                                             shots):
     t = lambda msgid, **v: ui_text("kk", msgid) % v if v else ui_text("kk", msgid)  # noqa: E731
     page.goto("/kk/")
     card = page.locator(".card", has=page.get_by_role("link", name=re.compile("Әйтей")))
@@ -55,10 +56,15 @@ def test_sign_in_to_vote_with_the_demo_certificate_asks_where_one_lives_then_ope
     expect(page.get_by_text(t("NCALayer is not running on this computer."))).to_be_visible()
     expect(page.get_by_role("link", name=t("Download NCALayer at pki.gov.kz"))).to_be_visible()
     checked(page)
+    page.screenshot(path=shots / "login-eds-no-ncalayer-kk-390.png", full_page=True)
 
     page.get_by_role("button", name=t("Demo certificate (not a real EDS)")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Where you live"))
     expect(page.get_by_role("status")).to_contain_text("Демо")   # "Welcome, <the certificate's name>!"
+    checked(page)
+    page.screenshot(path=shots / "first-eds-sign-in-home-kk-390.png", full_page=True)
+    page.get_by_role("button", name=t("Save"), exact=True).click()   # nothing chosen yet
+    expect(page.locator("#territory-error")).to_have_text(t("Choose the unit where you live."))
     checked(page)
     _choose(page.get_by_label(t("Where you live"), exact=True), "Әйтей а.")
     page.get_by_role("button", name=t("Save"), exact=True).click()
@@ -128,7 +134,7 @@ def _reset_link(demo_server, offset, email):
         time.sleep(0.2)
 
 
-def test_forgotten_password_reset_through_the_mailed_link(page, demo_server):
+def test_forgotten_password_reset_through_the_mailed_link(page, demo_server, shots):
     t = lambda msgid, **v: ui_text("ru", msgid) % v if v else ui_text("ru", msgid)  # noqa: E731
     iin, email = make_iin(date(1992, 3, 14), serial="0700"), "zhanna.reset@example.kz"
     old, new = "Alatau nights 1992", "Kok-Tobe spring 2026"
@@ -158,6 +164,7 @@ def test_forgotten_password_reset_through_the_mailed_link(page, demo_server):
     page.goto(link)   # opened from the mail
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Set a new password"))
     checked(page)
+    page.screenshot(path=shots / "password-reset-ru-390.png", full_page=True)
     page.get_by_label(t("New password"), exact=True).fill(new)
     page.get_by_label(t("Repeat the password"), exact=True).fill(new)
     page.get_by_role("button", name=t("Set the new password")).click()
