@@ -94,10 +94,14 @@ class DemoServer:
     def iin(self, name):
         return self.accounts[name][1]
 
-    def mail_since(self, offset):
-        """The server's log after `offset` characters: in development mail goes there
-        (config.DevelopmentConfig: the console backend, with addresses and bodies)."""
-        return self.log.read_text(encoding="utf-8")[offset:]
+    def log_position(self):
+        return self.log.stat().st_size
+
+    def mail_since(self, position):
+        """The server's log after `position` (bytes, from log_position()): in development mail
+        goes there (config.DevelopmentConfig: the console backend, with addresses and bodies).
+        The server may be mid-way through writing a character: it reads as a replacement."""
+        return self.log.read_bytes()[position:].decode("utf-8", errors="replace")
 
     def make_residents(self, territory_code, count, first=500):
         """Start making `count` new resident accounts (password DEMO_PASSWORD) living in the
