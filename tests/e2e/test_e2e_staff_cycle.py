@@ -213,7 +213,8 @@ def test_staff_take_a_new_cycle_from_draft_to_published(page, resident_page, log
     expect(page.get_by_text(POPULAR).first).to_be_visible()
 
     # --- voting ---------------------------------------------------------------------------------
-    _to_cycle_from_console(page, staff)
+    page.get_by_role("link", name=t("Manage"), exact=True).click()   # from the protocol, back to the cycle
+    staff.check()
     _move_to_next_phase(page, "Voting")
     staff.check()
 
@@ -237,6 +238,11 @@ def test_staff_take_a_new_cycle_from_draft_to_published(page, resident_page, log
     count = page.locator("section", has=page.locator("#count"))
     expect(count).to_contain_text(t("Voters"))
     assert re.search(rf"{re.escape(t('Voters'))}\s+10\b", count.inner_text()), count.inner_text()
+    count.get_by_role("link", name=t("Turnout"), exact=True).click()
+    staff.check()
+    expect(page.locator("dl.facts")).to_contain_text(t("Voters"))
+    page.get_by_role("link", name=TITLE_RU, exact=True).click()   # back to the cycle
+    staff.check()
 
     # --- conclusions: "approved" below ten voters is refused, in Russian -----------------------------
     conclusions = page.locator("section", has=page.locator("#conclusions"))
