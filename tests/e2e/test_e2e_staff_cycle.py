@@ -11,12 +11,16 @@ and none of them may scroll sideways at 390 px.
 import json
 import re
 import urllib.request
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
 from browser_checks import AXE_JS, assert_accessible, assert_no_horizontal_scroll, ui_ntext, ui_text
 from playwright.sync_api import expect
 
 LANG = "ru"
+ALMATY = ZoneInfo("Asia/Almaty")   # the site's time zone (BABEL_DEFAULT_TIMEZONE)
 STAFF = "Айгүл Сапарова"          # the demo's staff member of Almaty city's akimat
 AUTHOR = "Иван Петров"            # the demo's resident of Medeu district, inside Almaty
 MEDEU = "751710000"
@@ -76,10 +80,18 @@ def _photo(tmp_path):
     return path
 
 
-def _move_to_next_phase(page, phase_msgid):
-    """On the staff cycle page: the next-phase box names the phase; tick, move, told so."""
+def _move_to_next_phase(page, phase_msgid, early=None):
+    """On the staff cycle page: the next-phase box names the phase; tick, move, told so.
+    early: the date the schedule sets for the move, which the box must warn of (a second box
+    to tick, recorded in the audit log)."""
     box = page.locator("section", has=page.locator("#next-phase"))
     expect(box.get_by_role("heading", level=2)).to_have_text(t("Next phase: %(phase)s", phase=t(phase_msgid)))
+    if early:
+        expect(box.locator("#off-schedule")).to_contain_text(t(
+            "The cycle's schedule sets this move for %(date)s or later: this would be early.", date=early))
+        box.get_by_label(t("Move it anyway, outside the cycle's schedule (recorded in the audit log).")).check()
+    else:
+        expect(box.locator("#off-schedule")).to_have_count(0)
     box.get_by_label(t("I confirm moving the cycle to the next phase.")).check()
     box.get_by_role("button", name=t("Move to the next phase")).click()
     expect(page.get_by_role("status").filter(has_text=t(
@@ -153,6 +165,14 @@ def test_staff_take_a_new_cycle_from_draft_to_published(page, resident_page, log
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE_RU)
     staff.check()
     cycle_id = int(re.search(r"/staff/cycles/(\d+)", page.url).group(1))
+    # The schedule: voting opens in a month, so opening it today needs a second confirmation.
+    page.get_by_role("link", name=t("Edit the cycle")).click()
+    staff.check()
+    voting_opens = datetime.now(ALMATY).replace(second=0, microsecond=0) + timedelta(days=30)
+    page.get_by_label(t("Voting opens"), exact=True).fill(voting_opens.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name=t("Save the cycle")).click()
+    expect(page.get_by_role("status").filter(has_text=t("The cycle has been saved."))).to_be_visible()
+    staff.check()
 
     _move_to_next_phase(page, "Taking proposals")
     staff.check()
@@ -215,7 +235,7 @@ def test_staff_take_a_new_cycle_from_draft_to_published(page, resident_page, log
     # --- voting ---------------------------------------------------------------------------------
     page.get_by_role("link", name=t("Manage"), exact=True).click()   # from the protocol, back to the cycle
     staff.check()
-    _move_to_next_phase(page, "Voting")
+    _move_to_next_phase(page, "Voting", early=format_date(voting_opens, "long", locale=LANG))
     staff.check()
 
     resident.get_by_role("link", name=t("Home"), exact=True).first.click()
@@ -284,6 +304,19 @@ def test_staff_take_a_new_cycle_from_draft_to_published(page, resident_page, log
     expect(page.get_by_role("status").filter(has_text=t("The results are published."))).to_be_visible()
     page.screenshot(path=shots / "staff-published-results-ru-390.png", full_page=True)
     _assert_outcome(page, popular_id, niche_id)
+
+    # --- published: the console asks for implementation updates on the approved project -----------
+    _console_card(page, staff).get_by_role("link", name=ui_ntext(LANG, "%(num)s implementation update due", 1)).click()
+    staff.check()
+    page.get_by_role("link", name=f"{t('Add an implementation update')}: №{popular_id} {POPULAR}").click()
+    staff.check()
+    page.get_by_label(t("Status"), exact=True).select_option(label=t("In procurement"))
+    page.get_by_label(t("Date"), exact=True).fill(datetime.now(ALMATY).strftime("%Y-%m-%d"))
+    page.get_by_label(t("Note in Russian"), exact=True).fill("Объявлен конкурс на закупку опор освещения.")
+    page.get_by_label(t("Note in Kazakh"), exact=True).fill("Жарық тіректерін сатып алу конкурсы жарияланды.")
+    page.get_by_role("button", name=t("Add the update")).click()
+    expect(page.get_by_role("status").filter(has_text=t("The update is added."))).to_be_visible()
+    expect(page.get_by_text("Объявлен конкурс на закупку опор освещения.")).to_be_visible()
 
     # Anyone sees it: the resident, from the home page's latest results.
     resident.get_by_role("link", name=t("Home"), exact=True).first.click()
