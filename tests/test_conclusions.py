@@ -246,6 +246,9 @@ def test_page_records_a_conclusion_and_lists_missing_languages(app, client, auth
     listing = client.get(f"/en/staff/cycles/{ids['cycle']}/conclusions").get_data(as_text=True)
     assert "Қазақша" in listing and "English" in listing  # missing languages of A's text
     assert "3 admitted proposals have no conclusion yet" in listing
+    # No publish button that could only fail: a link to each missing conclusion instead.
+    assert "Publish the results" not in listing
+    assert f'href="/en/staff/proposals/{ids["proposals"]["B"]}/conclusion">Write the conclusion' in listing
     with app.app_context():
         conclusion = db.session.scalar(select(Conclusion))
         assert conclusion.document_date.isoformat() == "2026-10-05"

@@ -104,6 +104,20 @@ def test_demo_certificate_signs_in_then_asks_for_home(client, territories):
     assert catalogue_translation("an electronic digital signature (EDS)", "kk") in account
 
 
+@pytest.mark.parametrize("target, lands", [("/kk/cycles", "/kk/cycles"),
+                                           ("https://evil.example/kk/", "/kk/account")])
+def test_first_eds_sign_in_goes_on_to_where_the_resident_was_going(client, territories, target, lands):
+    """"Sign in to vote" → a first EDS sign-in → where you live → the ballot, not the account
+    page; a target off the site is dropped at each step."""
+    page = client.get(f"/kk/login?next={target}")
+    response = client.post("/kk/login/eds/demo", data={"csrf_token": csrf_token(page), "next": target})
+    home_url = response.headers["Location"]
+    assert response.status_code == 302 and "/kk/home" in home_url
+    home = client.get(home_url)
+    saved = client.post(home_url, data={"csrf_token": csrf_token(home), "territory": "751410000"})
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(lands)
+
+
 def test_demo_certificate_is_refused_without_the_demo_setting(eds_app, territories):
     client = eds_app.test_client()
     page = client.get("/en/login")

@@ -134,7 +134,8 @@ def _signed_in(user, next_url=None, signed_in_with=SignIn.PASSWORD.value):
         if accounts.needs_home(user):
             flash(_("Welcome, %(name)s! Choose where you live to take part.", name=user.full_name),
                   "success")
-            return redirect(url_for("auth.home", lang_code=lang))
+            # …then on to where they were going (the ballot behind "Sign in to vote").
+            return redirect(url_for("auth.home", lang_code=lang, next=next_url))
         flash(_("You are logged in."), "success")
     return redirect(next_url or url_for("main.index", lang_code=lang))
 
@@ -206,7 +207,7 @@ def login_eds_demo():
         return redirect(url_for("auth.login"))
     user, _created = eds_signin.demo_sign_in()
     db.session.commit()
-    return _signed_in(user, signed_in_with=SignIn.EDS.value)
+    return _signed_in(user, safe_next(request.form.get("next")), signed_in_with=SignIn.EDS.value)
 
 
 @bp.route("/home", methods=["GET", "POST"])
@@ -223,7 +224,8 @@ def home():
     if request.method == "GET" and current:
         form.territory.data = current
     done, status = submit(form, lambda: accounts.choose_home(current_user, form.territory.data),
-                          _("Your home is saved."), lambda user: url_for("auth.account"))
+                          _("Your home is saved."),
+                          lambda user: safe_next(request.args.get("next")) or url_for("auth.account"))
     return done or (render_template("auth/home.html", form=form, searchable=searchable,
                                     search=search), status)
 

@@ -182,7 +182,8 @@ def protocol(cycle_id):
         abort(404)
     listed = [p for p in cycle.proposals if p.status != "withdrawn"]
     return render_template("cycles/protocol.html", cycle=cycle, proposals=listed,
-                           draft=cycle.protocol_published_at is None)
+                           draft=cycle.protocol_published_at is None,
+                           is_staff=is_staff_of(_viewer(), cycle.territory))
 
 
 @bp.route("/proposals/<id:proposal_id>/photos/<filename>")

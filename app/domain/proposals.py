@@ -385,8 +385,16 @@ def request_revision(staff, proposal, reason, deadline, now=None):
 
 
 def require_can_publish_protocol(staff, cycle):
+    """In review (or voting), by staff of the territory, once every proposal has a decision
+    (or awaits a revision): the staff page asks this before it shows the button."""
     phases.require(cycle, "publish_protocol")
     require_staff_of(staff, cycle.territory)
+    undecided = [p for p in cycle.proposals if p.status == ProposalStatus.SUBMITTED.value]
+    if undecided:
+        raise Conflict("proposals_undecided",
+                       Np_("Every proposal needs a decision before the protocol is published: %(n)s still waits.",
+                           "Every proposal needs a decision before the protocol is published: %(n)s still wait."),
+                       n=len(undecided))
 
 
 def publish_protocol(staff, cycle, now=None):
@@ -395,12 +403,6 @@ def publish_protocol(staff, cycle, now=None):
     May be published again after revisions (the preliminary, then the final protocol)."""
     now = now or datetime.now(timezone.utc)
     require_can_publish_protocol(staff, cycle)
-    undecided = [p for p in cycle.proposals if p.status == ProposalStatus.SUBMITTED.value]
-    if undecided:
-        raise Conflict("proposals_undecided",
-                       Np_("Every proposal needs a decision before the protocol is published: %(n)s still waits.",
-                           "Every proposal needs a decision before the protocol is published: %(n)s still wait."),
-                       n=len(undecided))
     before = {"protocol_published_at": cycle.protocol_published_at}
     cycle.protocol_published_at = now
     audit.record(staff, "cycle.protocol", cycle, cycle.territory, before,

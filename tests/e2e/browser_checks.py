@@ -77,6 +77,18 @@ def ui_text(lang, msgid):
     return message.string if isinstance(message.string, str) else message.string[0]
 
 
+def ui_ntext(lang, msgid, n):
+    """What the interface says for the counted msgid (its singular) and n, in lang's plural
+    form for n, with %(num)s filled in."""
+    import gettext
+
+    message = _catalogue(lang).get(msgid)
+    assert message is not None and isinstance(message.string, tuple) and all(message.string), \
+        f"{msgid!r} is not translated in {lang} as a counted message"
+    form = gettext.c2py(_catalogue(lang).plural_expr)(n)
+    return message.string[form] % {"num": n}
+
+
 LOGIN_WORDS = {lang: {"login": ui_text(lang, "Log in"), "logout": ui_text(lang, "Log out"),
                       "iin": ui_text(lang, "IIN"), "password": ui_text(lang, "Password")}
                for lang in ("kk", "ru", "en")}

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -87,9 +88,37 @@ class DemoServer:
     accounts: dict = field(default_factory=dict)   # full name -> (role, IIN)
     cycles: dict = field(default_factory=dict)     # "taking proposals"/"voting"/"published" -> id
     log: Path = None
+    env: dict = field(default_factory=dict)        # the server's environment, for `flask` commands
+    ncalayer: object = None  # app.demo.eds.DemoCredentials the server trusts: an emulated NCALayer signs with it
 
     def iin(self, name):
         return self.accounts[name][1]
+
+    def log_position(self):
+        return self.log.stat().st_size
+
+    def mail_since(self, position):
+        """The server's log after `position` (bytes, from log_position()): in development mail
+        goes there (config.DevelopmentConfig: the console backend, with addresses and bodies).
+        The server may be mid-way through writing a character: it reads as a replacement."""
+        return self.log.read_bytes()[position:].decode("utf-8", errors="replace")
+
+    def make_residents(self, territory_code, count, first=500):
+        """Start making `count` new resident accounts (password DEMO_PASSWORD) living in the
+        unit, straight in the server's database; returns a function that waits for them and
+        gives [(full name, IIN, API token)]. (Registering that many through the page would
+        meet its per-address limit, which is the point of it.) The accounts are made while
+        the test goes on clicking: starting the app takes seconds."""
+        process = subprocess.Popen([sys.executable, str(HERE / "make_residents.py"), territory_code, str(count),
+                                    str(first)], cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+
+        def made():
+            out, err = process.communicate(timeout=120)
+            assert process.returncode == 0, f"make_residents.py failed:\n{out}\n{err}"
+            return [tuple(line.split("\t")) for line in out.splitlines() if "\t" in line]
+
+        return made
 
 
 def _free_port():
@@ -127,6 +156,37 @@ def _parse_seed(output, server):
             server.cycles[cycle.group(2)] = int(cycle.group(1))
 
 
+NCALAYER_HOLDER = ("СЕРІКОВА ӘЙГЕРІМ НҰРЛАНҚЫЗЫ", date(1979, 6, 21), "0555")  # made up
+
+
+def _ncalayer_credentials():
+    """A certificate of a resident's own, under a root of its own that the server is told to
+    trust (EDS_TRUSTED_ROOTS), for tests that play NCALayer in the browser. Built with the demo
+    PKI's code, which works only where EDS_DEMO is on: a throwaway app context says so."""
+    from flask import Flask
+
+    from app.demo.eds import build_demo_pki
+    from app.domain.iin import make_iin
+
+    name, born, serial = NCALAYER_HOLDER
+    scratch = Flask("ncalayer")
+    scratch.config["EDS_DEMO"] = True
+    with scratch.app_context():
+        return build_demo_pki(make_iin(born, serial=serial, sex="female"), name)
+
+
+def sign_as_ncalayer(credentials, challenge):
+    """The base64 CMS NCALayer would return for the challenge, signed with `credentials`."""
+    from flask import Flask
+
+    from app.demo.eds import sign_challenge
+
+    scratch = Flask("ncalayer")
+    scratch.config["EDS_DEMO"] = True
+    with scratch.app_context():
+        return sign_challenge(challenge, credentials)
+
+
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory):
     """gunicorn serving the seeded demo; yields a DemoServer (url, accounts, cycles)."""
@@ -137,15 +197,19 @@ def demo_server(tmp_path_factory):
     else:
         database_url = f"sqlite:///{workdir / 'demo.db'}"
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG", "QATYSU_BENCH")}
-    env.update(QATYSU_CONFIG="development", DATABASE_URL=database_url,
+    port = _free_port()
+    server = DemoServer(url=f"http://127.0.0.1:{port}", log=workdir / "gunicorn.log", env=env)
+    # Links in mail (the password reset) point at this server, as PUBLIC_URL does in production.
+    env.update(QATYSU_CONFIG="development", DATABASE_URL=database_url, PUBLIC_URL=server.url,
                UPLOAD_DIR=str(workdir / "uploads"), PYTHONUNBUFFERED="1")
+    server.ncalayer = _ncalayer_credentials()
+    (workdir / "eds-roots.pem").write_text(server.ncalayer.root_pem, encoding="ascii")
+    env["EDS_TRUSTED_ROOTS"] = str(workdir / "eds-roots.pem")  # as NCA RK's roots are trusted
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for command in (["db", "upgrade"], ["demo", "seed"]):
         done = subprocess.run(flask + command, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=180)
         assert done.returncode == 0, f"flask {' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
-    port = _free_port()
-    server = DemoServer(url=f"http://127.0.0.1:{port}", log=workdir / "gunicorn.log")
     _parse_seed(done.stdout, server)
     assert server.accounts and len(server.cycles) == 3, f"unexpected demo seed output:\n{done.stdout}"
     with open(server.log, "w") as log:
