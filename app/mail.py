@@ -1,4 +1,4 @@
-"""Outgoing email through Flask-Mail (MAIL_BACKEND=smtp, required in production); in development
+"""Outgoing email through Flask-Mail, delivered by a background job (app/jobs.py) (MAIL_BACKEND=smtp, required in production); in development
 a console backend logs messages instead (addresses and bodies only with MAIL_LOG_CONTENT, which
 DevelopmentConfig sets), and in tests a memory backend keeps them in `app.extensions['outbox']`."""
 import logging
@@ -16,8 +16,17 @@ def init_mail(app):
 
 
 def send_mail(to, subject, body):
+    """Send one message as a background job (app/jobs.py: RQ with retries, or inline without
+    Redis). Never raises for the mail server's sake: a user's action does not fail with it."""
     if not to:
         return False
+    from app.jobs import send_mail_later
+
+    return send_mail_later(to, subject, body)
+
+
+def deliver(to, subject, body):
+    """Hand one message to the backend now (the mail job); raises when the server fails."""
     backend = current_app.config["MAIL_BACKEND"]
     message = Message(subject=subject, recipients=[to], body=body)
     if backend == "memory":

@@ -26,6 +26,7 @@ users_cli = AppGroup("users", help="Staff and administrator accounts.")
 residents_cli = AppGroup("residents", help="The akimat's register of residents.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 cycles_cli = AppGroup("cycles", help="Budget cycles: reminders for the staff.")
+jobs_cli = AppGroup("jobs", help="Background jobs (RQ on Redis): the count at close, mail.")
 
 
 def _pybabel(*args):
@@ -176,6 +177,20 @@ def cycles_notify_due():
     click.echo(f"{len(proposals)} passed revision deadlines reported, {sent} emails sent")
 
 
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty")
+def jobs_worker(burst):
+    """Run jobs from the queue at JOBS_REDIS_URL (or REDIS_URL); Ctrl-C stops after the current one."""
+    from flask import current_app
+
+    from app.jobs import run_worker
+
+    try:
+        run_worker(current_app._get_current_object(), burst=burst)
+    except RuntimeError as error:
+        raise click.ClickException(str(error))
+
+
 def register_commands(app):
-    for group in (translate_cli, territories_cli, users_cli, residents_cli, demo_cli, cycles_cli):
+    for group in (translate_cli, territories_cli, users_cli, residents_cli, demo_cli, cycles_cli, jobs_cli):
         app.cli.add_command(group)

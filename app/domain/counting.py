@@ -9,12 +9,16 @@ Counting is deterministic: ballots and proposals are read in id order, the count
 `recount` can recompute a stored count and name every difference.
 """
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import case, delete, func, literal_column, select, update
 
+from app.domain import audit
+from app.domain.errors import N_, Conflict
+from app.domain.permissions import require_staff_of
 from app.extensions import db
-from app.models import Ballot, BallotItem, CountingRule, Cycle, Proposal, ProposalResult, ProposalStatus, Territory
+from app.models import (Ballot, BallotItem, CountingRule, Cycle, Phase, Proposal, ProposalResult, ProposalStatus,
+                        Territory)
 from app.models.cycle import NATIONAL_MIN_VOTERS
 
 # The cycle's rule key → the counting engine's rule key.
@@ -203,15 +207,118 @@ def compute_count_reference(cycle):
     return _finish(cycle, figures, [(items, 1) for items in ballots.values()], len(ballots))
 
 
-def count_cycle(cycle, now=None):
-    """Count and store the result (called by lifecycle.advance on entering `closed`). Idempotent:
+# --- The count as a background job ------------------------------------------------------------
+# Closing commits first (lifecycle.advance → queue_count); the count runs after that commit, in a
+# job (app/jobs.py: RQ, or inline without Redis) that calls run_count. Ballots cast before the
+# close hold a shared lock on the cycle row until they commit, and queue_count's UPDATE waits
+# for them; a cast after it re-reads the phase under that lock and is refused. So the job, which
+# starts after the close committed, reads every ballot cast before the closing instant and none
+# after it.
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+COUNTS_TO_START = "qatysu.counts_to_start"  # session.info key: cycle ids to count after commit
+STALE_AFTER = timedelta(minutes=15)  # a queued or running count this quiet is presumed lost
+
+
+def queue_count(cycle, now=None):
+    """Ask for the cycle's count once this transaction commits (the close, or a retry)."""
+    now = now or datetime.now(timezone.utc)
+    # Write to the cycle row first: this waits for ballots in flight (they hold a shared lock on
+    # it, or SQLite's write lock), and later ballots then see `closed`.
+    db.session.execute(update(Cycle).where(Cycle.id == cycle.id)
+                       .values(count_state=QUEUED, count_progress=0, count_error=None, count_changed_at=now),
+                       execution_options={"synchronize_session": False})
+    cycle.count_state, cycle.count_progress, cycle.count_error, cycle.count_changed_at = QUEUED, 0, None, now
+    pending = db.session.info.setdefault(COUNTS_TO_START, [])
+    if cycle.id not in pending:
+        pending.append(cycle.id)
+
+
+def count_state(cycle):
+    """What staff and the API see: {"state", "progress"}; None before the close."""
+    if cycle.counted_at is not None:
+        return {"state": DONE, "progress": 100}
+    if cycle.count_state is None:
+        return None
+    return {"state": cycle.count_state, "progress": int(cycle.count_progress or 0)}
+
+
+def require_counted(cycle):
+    """Conclusions and publication wait for the count: 409 count_pending, or count_failed."""
+    if cycle.counted_at is not None:
+        return
+    if cycle.count_state == FAILED:
+        raise Conflict("count_failed", N_("The count of the ballots failed. Staff can start it again "
+                                          "from the cycle's page."))
+    raise Conflict("count_pending", N_("The ballots are still being counted. Conclusions and "
+                                       "publication wait until the count is done."))
+
+
+def may_retry(cycle, now=None):
+    """A failed count, or one queued or running with no sign of life for STALE_AFTER, may be
+    started again (counting is idempotent: a second run stores the same figures)."""
+    if cycle.phase != Phase.CLOSED.value or cycle.counted_at is not None or cycle.count_state is None:
+        return False
+    if cycle.count_state == FAILED:
+        return True
+    now = now or datetime.now(timezone.utc)
+    return cycle.count_changed_at is None or now - cycle.count_changed_at > STALE_AFTER
+
+
+def retry_count(actor, cycle, now=None):
+    """Staff start a failed (or lost) count again."""
+    require_staff_of(actor, cycle.territory)
+    if not may_retry(cycle, now):
+        raise Conflict("count_not_retryable", N_("This count cannot be started again now: it is "
+                                                 "done, or still running."))
+    queue_count(cycle, now)
+    audit.record(actor, "cycle.count_retry", cycle, cycle.territory, None, {"attempts": cycle.count_attempts})
+
+
+def mark_failed(cycle_id, error):
+    """Record a count that could not run (e.g. the queue was unreachable): staff may retry it."""
+    _mark(cycle_id, count_state=FAILED, count_error=str(error)[:200])
+
+
+def _mark(cycle_id, **values):
+    values.setdefault("count_changed_at", datetime.now(timezone.utc))
+    db.session.execute(update(Cycle).where(Cycle.id == cycle_id).values(**values),
+                       execution_options={"synchronize_session": False})
+
+
+def run_count(cycle_id, commit):
+    """The job's one domain call: count the closed cycle and store the result, recording the
+    state (running, progress, done) as it goes; `commit` ends each step so staff see it.
+    Raises what the count raised, after recording the failure."""
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None or cycle.counted_at is not None:
+        return None  # deleted, or counted by an earlier attempt
+    _mark(cycle_id, count_state=RUNNING, count_progress=0, count_attempts=Cycle.count_attempts + 1)
+    commit()
+
+    def progress(percent):
+        _mark(cycle_id, count_progress=percent)
+        commit()
+
+    try:
+        result = count_cycle(db.session.get(Cycle, cycle_id), progress=progress)
+        _mark(cycle_id, count_state=DONE, count_progress=100, count_error=None)
+        commit()
+        return result
+    except Exception as error:
+        db.session.rollback()
+        mark_failed(cycle_id, type(error).__name__)
+        commit()
+        raise
+
+
+def count_cycle(cycle, now=None, progress=None):
+    """Count and store the result (run_count, in the job after the close). Idempotent:
     counting again replaces the stored rows with the same figures."""
     now = now or datetime.now(timezone.utc)
-    # Write to the cycle row before reading any ballot: this waits for ballots in flight (they
-    # hold a shared lock on it, or SQLite's write lock), and later ballots then see `closed`.
-    db.session.execute(update(Cycle).where(Cycle.id == cycle.id).values(counted_at=now),
-                       execution_options={"synchronize_session": False})
-    result = compute_count(cycle)
+    result = compute_count(cycle, progress=progress)
+    # Under the cycle's row lock: two attempts of one count store one after the other.
+    db.session.execute(select(Cycle.id).where(Cycle.id == cycle.id).with_for_update())
     db.session.execute(delete(ProposalResult).where(ProposalResult.cycle_id == cycle.id),
                        execution_options={"synchronize_session": "fetch"})
     for figures in result.proposals:

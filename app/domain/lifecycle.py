@@ -1,6 +1,7 @@
 """Moving a cycle through its phases, and what each move sets off.
 
-Entering `closed` counts the ballots (app.domain.counting); entering `published` stamps,
+Entering `closed` queues the count of the ballots (app.domain.counting: a background job runs
+it once the close has committed, so the move returns at once); entering `published` stamps,
 digests and freezes the results (app.domain.publication). Every move is one step forward, by
 staff of the territory, and is logged. This is the one place phase moves happen, so its guards
 hold for pages and API alike: voting opens only when every proposal is decided and the final
@@ -109,7 +110,7 @@ def advance(cycle, actor, to_phase, now=None, confirm_off_schedule=False):
     target, outside = require_can_advance(actor, cycle, to_phase, now, confirm_off_schedule)
     before = cycle.phase
     if target == Phase.CLOSED:
-        counting.count_cycle(cycle, now=now)
+        counting.queue_count(cycle, now=now)  # the count runs as a job once this close commits
     elif target == Phase.PUBLISHED:
         publication.publish_cycle(cycle, actor, now=now)  # checks every admitted proposal is concluded
     cycle.phase = target.value
