@@ -43,7 +43,8 @@ ACTION_LABELS = {"cycle.create": _l("Cycle created"), "cycle.update": _l("Cycle 
                  "cycle.phase": _l("Phase moved"), "cycle.protocol": _l("Protocol published"),
                  "proposal.review": _l("Proposal reviewed"),
                  "proposal.deadline_reported": _l("Staff told a revision deadline passed"),
-                 "resident.verify": _l("Residence verified")}
+                 "resident.verify": _l("Residence verified"),
+                 "cycle.count_retry": _l("Count started again")}
 # Shown above a staff text that has no version in the page's language: named in the page's
 # language, a whole sentence per language (no language name glued into a fragment).
 FALLBACK_NOTES = {

@@ -197,7 +197,8 @@ def main():
         for number, rule in enumerate(rules):
             big, big_ids = make_cycle(app, args.proposals, rule)
             started = time.perf_counter()
-            items = load_ballots(db_url, big, big_ids, args.ballots, first_id=10_000_000 * (2 * number + 1), seed=number)
+            items = load_ballots(db_url, big, big_ids, args.ballots, first_id=10_000_000 * (2 * number + 1),
+                                 seed=number)
             print(f"{rule}: loaded {args.ballots:,} ballots, {items:,} choices in "
                   f"{time.perf_counter() - started:.1f} s (COPY)", flush=True)
             small, small_ids = big, big_ids

@@ -17,8 +17,17 @@ from app.domain import audit
 from app.domain.errors import N_, Conflict
 from app.domain.permissions import require_staff_of
 from app.extensions import db
-from app.models import (Ballot, BallotItem, CountingRule, Cycle, Phase, Proposal, ProposalResult, ProposalStatus,
-                        Territory)
+from app.models import (
+    Ballot,
+    BallotItem,
+    CountingRule,
+    Cycle,
+    Phase,
+    Proposal,
+    ProposalResult,
+    ProposalStatus,
+    Territory,
+)
 from app.models.cycle import NATIONAL_MIN_VOTERS
 
 # The cycle's rule key → the counting engine's rule key.

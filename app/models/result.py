@@ -1,5 +1,5 @@
 """The count stored at close, one row per admitted proposal."""
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db

@@ -132,7 +132,8 @@ class Election:
             by_rank = self.ordinal_points()
             for ballot in self.ballots:
                 for rank, project_id in enumerate(ballot.projects):
-                    totals[self.project_index[project_id]] += (by_rank[rank] if rank < len(by_rank) else 0) * ballot.weight
+                    points = by_rank[rank] if rank < len(by_rank) else 0
+                    totals[self.project_index[project_id]] += points * ballot.weight
             return totals
         for ballot in self.ballots:
             points = ballot.points if ballot.points is not None else [Fraction(1)] * len(ballot.projects)
