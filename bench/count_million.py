@@ -139,7 +139,7 @@ def measure(db_url, cycle_id, path):
         _ = cycle.territory.path
         Path("/proc/self/clear_refs").write_text("5")
         before = _status("VmRSS")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         if path == "job":
             result = counting.count_cycle(cycle)
             db.session.commit()
@@ -147,9 +147,9 @@ def measure(db_url, cycle_id, path):
             result = counting.compute_count(cycle)
         else:
             result = counting.compute_count_reference(cycle)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         peak = _status("VmHWM")
-    print(json.dumps({"seconds": seconds, "rss_before_mb": before / 1024, "peak_rss_mb": peak / 1024,
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_before_mb": before / 1024, "peak_rss_mb": peak / 1024,
                       "voters": result.voters,
                       "figures": [[p.proposal_id, *p.as_tuple()] for p in result.proposals]}))
 
@@ -218,11 +218,12 @@ def main():
             if not same:
                 return 1
         print()
-        print("| rule | path | ballots | wall s | peak RSS MB | RSS before MB |")
-        print("|---|---|---:|---:|---:|---:|")
+        print(f"load average before the counts: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print("| rule | path | ballots | wall s | CPU s (Python) | peak RSS MB | RSS before MB |")
+        print("|---|---|---:|---:|---:|---:|---:|")
         for rule, path, ballots, figures in rows:
-            print(f"| {rule} | {path} | {ballots:,} | {figures['seconds']:.2f} | {figures['peak_rss_mb']:.0f} | "
-                  f"{figures['rss_before_mb']:.0f} |")
+            print(f"| {rule} | {path} | {ballots:,} | {figures['seconds']:.2f} | {figures['cpu']:.2f} | "
+                  f"{figures['peak_rss_mb']:.0f} | {figures['rss_before_mb']:.0f} |")
     finally:
         if not args.keep:
             from app.extensions import db

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from app.domain import counting, lifecycle
+from app.domain import counting
 from app.domain.errors import Conflict
 from app.extensions import db
 from app.models import Cycle, Proposal, ProposalResult, User

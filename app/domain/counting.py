@@ -23,6 +23,7 @@ from app.models import (
     CountingRule,
     Cycle,
     Phase,
+    PhaseChange,
     Proposal,
     ProposalResult,
     ProposalStatus,
@@ -310,7 +311,8 @@ def run_count(cycle_id, commit):
         commit()
 
     try:
-        result = count_cycle(db.session.get(Cycle, cycle_id), progress=progress)
+        cycle = db.session.get(Cycle, cycle_id)
+        result = count_cycle(cycle, now=closing_instant(cycle), progress=progress)
         _mark(cycle_id, count_state=DONE, count_progress=100, count_error=None)
         commit()
         return result
@@ -319,6 +321,15 @@ def run_count(cycle_id, commit):
         mark_failed(cycle_id, type(error).__name__)
         commit()
         raise
+
+
+def closing_instant(cycle):
+    """When voting closed (the count is as of then): the latest move into `closed`."""
+    moment = db.session.scalar(select(func.max(PhaseChange.at)).where(
+        PhaseChange.cycle_id == cycle.id, PhaseChange.to_phase == Phase.CLOSED.value))
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # SQLite's max() returns the naive text
+    return moment
 
 
 def count_cycle(cycle, now=None, progress=None):
