@@ -130,6 +130,8 @@ def measure(db_url, cycle_id, path):
     to /proc/self/clear_refs: importing the app leaves a higher mark of its own (argon2id's
     64 MiB dummy hash in app.domain.accounts), which is no part of the count."""
     app = make_app(db_url)
+    from sqlalchemy import text
+
     from app.domain import counting
     from app.extensions import db
     from app.models import Cycle
@@ -137,6 +139,8 @@ def measure(db_url, cycle_id, path):
     with app.app_context():
         cycle = db.session.get(Cycle, cycle_id)
         _ = cycle.territory.path
+        backend = db.session.scalar(text("SELECT pg_backend_pid()"))
+        backend_cpu = _backend_cpu(backend)
         Path("/proc/self/clear_refs").write_text("5")
         before = _status("VmRSS")
         started, cpu = time.perf_counter(), time.process_time()
@@ -148,10 +152,19 @@ def measure(db_url, cycle_id, path):
         else:
             result = counting.compute_count_reference(cycle)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        backend_cpu = _backend_cpu(backend) - backend_cpu
         peak = _status("VmHWM")
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_before_mb": before / 1024, "peak_rss_mb": peak / 1024,
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "backend_cpu": backend_cpu,
+                      "rss_before_mb": before / 1024, "peak_rss_mb": peak / 1024,
                       "voters": result.voters,
                       "figures": [[p.proposal_id, *p.as_tuple()] for p in result.proposals]}))
+
+
+def _backend_cpu(pid):
+    """CPU seconds (user + system) of the PostgreSQL backend serving this session, from
+    /proc/<pid>/stat: the server runs on this machine, and the count's SQL runs there."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _status(field):
@@ -170,6 +183,44 @@ def child(db_url, cycle_id, path):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def table(rows):
+    print()
+    print(f"load average before the counts: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("| rule | path | ballots | wall s | CPU s: Python + PostgreSQL | peak RSS MB | RSS before MB |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for rule, path, ballots, figures in rows:
+        print(f"| {rule} | {path} | {ballots:,} | {figures['seconds']:.2f} | {figures['cpu']:.2f} + "
+              f"{figures['backend_cpu']:.2f} | {figures['peak_rss_mb']:.0f} | {figures['rss_before_mb']:.0f} |")
+
+
+def recount_kept(app, db_url, rows, old_on_full=False):
+    """--reuse: the cycles of a kept database, the largest counted by the new path and the
+    smallest of the same rule by the old one."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Ballot, Cycle
+
+    with app.app_context():
+        sizes = db.session.execute(
+            select(Cycle.id, Cycle.rule, func.count(Ballot.id)).join(Ballot, Ballot.cycle_id == Cycle.id)
+            .group_by(Cycle.id, Cycle.rule).order_by(Cycle.id)).all()
+    for rule in dict.fromkeys(rule for _, rule, _ in sizes):
+        mine = sorted((n, cycle_id) for cycle_id, r, n in sizes if r == rule)
+        (small_n, small), (big_n, big) = mine[0], mine[-1]
+        if old_on_full:
+            small_n, small = big_n, big
+        rows.append((rule, "new: count_cycle (SQL classes, store)", big_n, child(db_url, big, "job")))
+        fast_small = child(db_url, small, "fast")
+        rows.append((rule, "new: compute_count", small_n, fast_small))
+        old = child(db_url, small, "reference")
+        rows.append((rule, "old: compute_count_reference", small_n, old))
+        same = fast_small["figures"] == old["figures"]
+        print(f"{rule}: same figures on the reference cycle: {'yes' if same else 'NO'}")
+    table(rows)
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--server", default="postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -179,21 +230,26 @@ def main():
     parser.add_argument("--reference-ballots", type=int, default=100_000,
                         help="ballots of the cycle the old path counts (0: the full cycle)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reuse", metavar="DATABASE", help="count again in a database kept by --keep (no loading)")
     parser.add_argument("--measure"), parser.add_argument("--db-url"), parser.add_argument("--cycle", type=int)
     args = parser.parse_args()
     if args.measure:
         return measure(args.db_url, args.cycle, args.measure)
 
-    name = f"qatysu_bench_count_{os.getpid()}"
+    name = args.reuse or f"qatysu_bench_count_{os.getpid()}"
     plain = args.server.replace("postgresql+psycopg", "postgresql")
-    with admin_connection(plain) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    if not args.reuse:
+        with admin_connection(plain) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
     db_url = f"{args.server}/{name}"
     try:
         app = make_app(db_url)
-        schema(app)
         rules = args.rules.split(",")
         rows = []
+        if args.reuse:
+            args.keep = True
+            return recount_kept(app, db_url, rows, old_on_full=not args.reference_ballots)
+        schema(app)
         for number, rule in enumerate(rules):
             big, big_ids = make_cycle(app, args.proposals, rule)
             started = time.perf_counter()
@@ -217,13 +273,7 @@ def main():
             print(f"{rule}: same figures on the reference cycle: {'yes' if same else 'NO'}", flush=True)
             if not same:
                 return 1
-        print()
-        print(f"load average before the counts: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        print("| rule | path | ballots | wall s | CPU s (Python) | peak RSS MB | RSS before MB |")
-        print("|---|---|---:|---:|---:|---:|---:|")
-        for rule, path, ballots, figures in rows:
-            print(f"| {rule} | {path} | {ballots:,} | {figures['seconds']:.2f} | {figures['cpu']:.2f} | "
-                  f"{figures['peak_rss_mb']:.0f} | {figures['rss_before_mb']:.0f} |")
+        table(rows)
     finally:
         if not args.keep:
             from app.extensions import db
