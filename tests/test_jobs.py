@@ -95,6 +95,9 @@ def test_a_failed_count_is_shown_to_staff_and_retried(app, client, voted, monkey
         ("closed", "failed", "RuntimeError", None)
     page = client.get(f"/en/staff/cycles/{voted['cycle']}").get_data(as_text=True)
     assert "The count of the ballots failed." in page and "Start the count again" in page
+    dashboard = client.get("/en/staff/").get_data(as_text=True)  # the way there: the staff console's task
+    assert (f'href="/en/staff/cycles/{voted["cycle"]}#counting">The count of the ballots failed: start it again.'
+            in dashboard)
     assert client.get(f"/api/v1/cycles/{voted['cycle']}").get_json()["count"] == {"state": "failed", "progress": 0}
     monkeypatch.setattr(counting, "compute_count", real)
     retried = client.post(f"/en/staff/cycles/{voted['cycle']}/count/retry", data={"csrf_token": csrf_token(
