@@ -4,9 +4,11 @@ The rule at the heart of the programme (Concept of local self-government, on cit
 proposal voted for by fewer than ten people of the administrative-territorial unit may not be
 implemented. `is_eligible` is the one place that says so; everything else calls it.
 
-Counting is deterministic: ballots and proposals are read in id order, the counting engine
-(app.tally) breaks ties by its documented key, and nothing depends on time or randomness, so
-`recount` can recompute a stored count and name every difference.
+Counting is deterministic: proposals are read in id order, the ballots reach the engine as
+classes of identical ballots in a fixed order (compute_count), the counting engine (app.tally)
+breaks ties by its documented key, and nothing depends on time or randomness, so `recount` can
+recompute a stored count and name every difference. The count runs as a background job after
+the close has committed (see "The count as a background job" below).
 """
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
