@@ -264,3 +264,20 @@ def test_with_a_queue_a_failing_mail_server_means_a_retry_not_a_failed_action(ma
     job = Job.fetch(job_id, connection=q.connection)
     assert job.get_status() == "scheduled" and job.retries_left == 2 and job.retry_intervals == [10, 60, 300]
     assert len(q.failed_job_registry) == 0
+
+
+def test_an_unreachable_queue_fails_nothing(make_app, voted, api_token):
+    """Redis down: mail is delivered at once instead, and the close stands with its count
+    recorded as failed (staff see the retry button)."""
+    down = make_app(JOBS_REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    client = down.test_client()
+    headers = api_token(voted["staff"][1])
+    closed = client.post(f"/api/v1/cycles/{voted['cycle']}/phase", json={"phase": "closed"}, headers=headers)
+    assert closed.status_code == 200 and closed.get_json()["phase"] == "closed"
+    cycle = _cycle(down, voted["cycle"])
+    assert (cycle.phase, cycle.count_state, cycle.count_error) == ("closed", "failed", "QueueUnavailable")
+    with down.app_context():
+        from app.mail import send_mail
+
+        assert send_mail("dana@example.kz", "Subject", "Body") is True
+    assert [m.recipients for m in down.extensions["outbox"]] == [["dana@example.kz"]]
