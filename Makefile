@@ -9,7 +9,7 @@ PORT ?= 8000
 WORKERS ?= 2
 export QATYSU_CONFIG ?= development
 
-.PHONY: run test lint install install-dev translations migrate seed serve bench bench-tally bench-votes clean
+.PHONY: run test lint install install-dev translations migrate seed serve bench bench-tally bench-votes bench-count clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,15 @@ migrate: install translations
 seed: migrate
 	$(FLASK) demo seed
 
+# With REDIS_URL (or JOBS_REDIS_URL) set, an RQ worker runs beside gunicorn for the background
+# jobs (the count at close, mail) and stops with it; without, jobs run inline (app/jobs.py).
 serve:
+	@worker=""; queue="$${JOBS_REDIS_URL-$$REDIS_URL}"; \
+	if [ -n "$$queue" ]; then \
+	  echo "Background jobs: an RQ worker on $$queue"; \
+	  $(FLASK) jobs worker & worker=$$!; \
+	else echo "Background jobs: inline (no REDIS_URL)"; fi; \
+	trap '[ -z "$$worker" ] || kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 run: seed
@@ -57,13 +65,17 @@ test: install-dev translations lint
 
 # Benchmarks, run on demand: the counting engine against pabutools, and ballots under load
 # against gunicorn on PostgreSQL (needs a server on 127.0.0.1:5432).
-bench: bench-tally bench-votes
+bench: bench-tally bench-votes bench-count
 
 bench-tally: install-dev translations
 	$(BIN)/python bench/tally.py $(BENCH_ARGS)
 
 bench-votes: install-dev translations
 	$(BIN)/python bench/vote_load.py $(BENCH_ARGS)
+
+# The count at close on a million ballots (PostgreSQL on 127.0.0.1:5432), beside the old count.
+bench-count: install-dev translations
+	$(BIN)/python bench/count_million.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance/qatysu.db .pytest_cache

@@ -103,6 +103,10 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     # smtp, or console (development only: the message goes to the log, addresses and bodies
     # only when MAIL_LOG_CONTENT is on, as in DevelopmentConfig). Production requires smtp.
+    # Background jobs (app/jobs.py): RQ on this Redis, or inline when it is empty (no REDIS_URL,
+    # or JOBS_REDIS_URL set to nothing).
+    JOBS_REDIS_URL = os.environ.get("JOBS_REDIS_URL", os.environ.get("REDIS_URL")) or None
+    JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "qatysu")
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
     MAIL_LOG_CONTENT = False
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
@@ -150,6 +154,7 @@ class TestingConfig(DevelopmentConfig):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
+    JOBS_REDIS_URL = None  # jobs inline; tests/test_jobs.py runs a real worker on its own queue
     MAIL_BACKEND = "memory"
     SMS_GATEWAY = "memory"
     STAFF_SECOND_FACTOR_REQUIRED = False

@@ -49,6 +49,11 @@ def create_app(config_class=None):
     security.init_app(app)
     init_mail(app)
     init_sms(app)
+    from app.closing import init_closing
+    from app.jobs import init_jobs
+
+    init_jobs(app)
+    init_closing(app)
 
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp

@@ -50,7 +50,9 @@ ACTION_LABELS = {"cycle.create": _l("Cycle created"), "cycle.update": _l("Cycle 
                  "paper.second_entry": _l("Paper ballot: matching second entry, stored"),
                  "paper.mismatch": _l("Paper ballot: entries differ"),
                  "paper.resolve": _l("Paper ballot: settled by a third person"),
-                 "paper.void": _l("Paper ballot: entry voided")}
+                 "paper.void": _l("Paper ballot: entry voided"),
+
+                 "cycle.count_retry": _l("Count started again")}
 # Shown above a staff text that has no version in the page's language: named in the page's
 # language, a whole sentence per language (no language name glued into a fragment).
 FALLBACK_NOTES = {

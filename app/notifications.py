@@ -2,8 +2,9 @@
 (User.locale). Authors get them as they chose on their profile page (User.notify_proposals,
 User.notify_results); a password reset link always goes.
 
-Called by views and the API after their commit, so a failed transaction never sends mail.
-Sending goes through app.mail.send_mail (console backend in development, memory in tests).
+Called by views and the API after their commit, so a failed transaction never sends mail, and
+by the count's job (app/jobs.py). Each message is composed here, in its reader's language, and
+delivered by a background job (app.mail.send_mail: RQ with retries; inline without Redis).
 """
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
@@ -139,9 +140,8 @@ def notify_voting_counted(cycle):
 
 
 def notify_phase_moved(cycle):
-    """After a committed phase move (page or API): tell whoever the new phase concerns."""
-    if cycle.phase == "closed":
-        return notify_voting_counted(cycle)
+    """After a committed phase move (page or API): tell whoever the new phase concerns. (The
+    close is told by the count's job, once the ballots are counted: app/jobs.py.)"""
     if cycle.phase == "published":
         return notify_cycle_published(cycle)
     return 0

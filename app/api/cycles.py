@@ -9,6 +9,7 @@ from app import notifications
 from app.api import bp
 from app.api.common import ApiError, field, json_body, optional_token, token_required
 from app.api.openapi import I18N, _error_responses, _json, register_paths
+from app.domain import counting
 from app.domain import cycles as cycle_domain
 from app.extensions import db
 from app.languages import LANGUAGES
@@ -31,6 +32,8 @@ def cycle_json(cycle, locale):
         "protocol_published_at": _iso(cycle.protocol_published_at),
         "min_assurance": {"propose": cycle.min_assurance_propose, "vote": cycle.min_assurance_vote},
         "residence_verified_to_vote": cycle.residence_verified_to_vote,
+        # The count at close runs as a background job: null before the close.
+        "count": counting.count_state(cycle),
     }
 
 
@@ -168,6 +171,16 @@ def move_phase(cycle_id):
     return cycle_json(cycle, str(get_locale()))
 
 
+@bp.post("/cycles/<id:cycle_id>/count")
+@token_required
+def retry_count(cycle_id):
+    """Start a failed (or lost) count again (staff); the cycle's `count` shows it."""
+    cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
+    counting.retry_count(g.api_user, cycle)
+    db.session.commit()
+    return cycle_json(cycle, str(get_locale()))
+
+
 _SCHEDULE = {"type": "object", "properties": {
     name: {"type": "string", "format": "date-time", "nullable": True}
     for name in ("proposals_open", "proposals_close", "voting_open", "voting_close")}}
@@ -225,6 +238,12 @@ register_paths({
                                      "confirm_off_schedule": {"type": "boolean"}}})},
                  "responses": {"200": {"description": "The cycle", **_json(_CYCLE_REF)},
                                **_error_responses(400, 401, 403, 404, 409, 422)}}},
+    "/cycles/{cycle_id}/count": {
+        "post": {"summary": "Start a failed count of the ballots again (staff of the territory); "
+                            "409 count_not_retryable while it is done or running",
+                 "security": [{"bearer": []}], "parameters": _PATH_ID,
+                 "responses": {"200": {"description": "The cycle", **_json(_CYCLE_REF)},
+                               **_error_responses(401, 403, 404, 409)}}},
 }, {"Cycle": {"type": "object", "properties": {
     "id": {"type": "integer"}, "territory": {"type": "string"}, "year": {"type": "integer"},
     "title": {"type": "string"}, "title_i18n": I18N, "description": {"type": "string"},
@@ -233,4 +252,7 @@ register_paths({
     "min_voters": {"type": "integer"}, "phase": {"type": "string", "enum": [
         "draft", "proposals", "review", "voting", "closed", "published"]},
     "schedule": _SCHEDULE, "protocol_published_at": {"type": "string", "format": "date-time", "nullable": True},
-    "min_assurance": _ASSURANCE, "residence_verified_to_vote": {"type": "boolean"}}}})
+    "min_assurance": _ASSURANCE, "residence_verified_to_vote": {"type": "boolean"},
+    "count": {"type": "object", "nullable": True, "properties": {
+        "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100}}}}}})

@@ -27,6 +27,7 @@ residents_cli = AppGroup("residents", help="The akimat's register of residents."
 demo_cli = AppGroup("demo", help="Demonstration data.")
 cycles_cli = AppGroup("cycles", help="Budget cycles: reminders for the staff.")
 files_cli = AppGroup("files", help="Uploaded files (stored in the database).")
+jobs_cli = AppGroup("jobs", help="Background jobs (RQ on Redis): the count at close, mail.")
 
 
 def _pybabel(*args):
@@ -169,9 +170,12 @@ def users_reset_second_factor(iin):
 @demo_cli.command("seed")
 def demo_seed():
     """Load the demonstration data (territories, accounts, cycles in every phase)."""
+    from app import jobs
     from app.demo import seed
 
-    with accounts.cheap_hashing():  # a hundred demo voters; real costs apply at their login
+    # A hundred demo voters: real hashing costs apply at their login. Counts inline: the seed
+    # writes conclusions on the cycle it has just closed.
+    with accounts.cheap_hashing(), jobs.inline():
         lines = seed()
     for line in lines:
         click.echo(line)
@@ -211,7 +215,21 @@ def files_import_disk(upload_dir):
         raise SystemExit(1)
 
 
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty")
+def jobs_worker(burst):
+    """Run jobs from the queue at JOBS_REDIS_URL (or REDIS_URL); Ctrl-C stops after the current one."""
+    from flask import current_app
+
+    from app.jobs import run_worker
+
+    try:
+        run_worker(current_app._get_current_object(), burst=burst)
+    except RuntimeError as error:
+        raise click.ClickException(str(error))
+
+
 def register_commands(app):
     for group in (translate_cli, territories_cli, users_cli, residents_cli, demo_cli, cycles_cli,
-                  files_cli):
+                  files_cli, jobs_cli):
         app.cli.add_command(group)

@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 
 from pypdf import PdfReader
 
-from app.domain import audit, files, phases, texts
+from app.domain import audit, counting, files, phases, texts
 from app.domain.errors import N_, Conflict, DomainError, FieldErrors, NotFound, Np_
 from app.domain.permissions import require_staff_of
 from app.extensions import db
@@ -87,6 +87,7 @@ def require_can_conclude(staff, proposal):
     require_staff_of(staff, proposal.cycle.territory)
     require_not_published(proposal.cycle)
     phases.require(proposal.cycle, "conclude")
+    counting.require_counted(proposal.cycle)
     if proposal.status != ProposalStatus.ADMITTED.value:
         raise Conflict("not_admitted", N_("Only proposals admitted to voting receive a conclusion."))
     if proposal.result is None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from app.domain import access, audit, lifecycle, open_data, phases, publication
+from app.domain import access, audit, counting, lifecycle, open_data, phases, publication
 from app.extensions import db
 from app.models import AuditEntry, Cycle, EntryStatus, ImplementationStatus, Phase, Proposal, ProposalStatus
 
@@ -101,6 +101,9 @@ def _phase_tasks(cycle, now):
     if phase == Phase.VOTING:
         tasks = [Task("voting_until", date=cycle.voting_close)] if cycle.voting_close else []
         return tasks + _paper_tasks(cycle)
+    if phase == Phase.CLOSED and cycle.counted_at is None:
+        state = counting.count_state(cycle) or {"state": counting.QUEUED, "progress": 0}
+        return [Task("count_failed" if state["state"] == counting.FAILED else "counting", state["progress"])]
     if phase == Phase.CLOSED:
         missing = publication.missing_conclusions(cycle)
         return [Task("conclusions_missing", len(missing), proposals=missing)] if missing else [Task("publish")]
@@ -139,8 +142,9 @@ def cycle_sections(cycle):
         "awaiting_review": phases.phase_of(cycle) in (Phase.DRAFT, Phase.PROPOSALS),
         "review": phases.allows(cycle, "review"),
         "protocol": phases.allows(cycle, "publish_protocol"),
-        "counts": phases.allows(cycle, "see_counts_staff"),
-        "conclusions": phases.allows(cycle, "conclude"),
+        "counts": phases.allows(cycle, "see_counts_staff") and cycle.counted_at is not None,
+        "counting": phases.allows(cycle, "see_counts_staff") and cycle.counted_at is None,
+        "conclusions": phases.allows(cycle, "conclude") and cycle.counted_at is not None,
         "implementation": phases.allows(cycle, "track_implementation"),
     }
 

@@ -1,7 +1,8 @@
 """Moving a cycle through its phases, and what each move sets off.
 
-Entering `closed` counts the ballots (app.domain.counting) and seals them (app.domain.seal);
-entering `published` stamps,
+Entering `closed` queues the count of the ballots and their seal (app.domain.counting and
+app.domain.seal: a background job runs them once the close has committed, so the move returns
+at once); entering `published` stamps,
 digests and freezes the results (app.domain.publication). Every move is one step forward, by
 staff of the territory, and is logged. This is the one place phase moves happen, so its guards
 hold for pages and API alike: voting opens only when every proposal is decided and the final
@@ -10,7 +11,7 @@ that the audit log keeps.
 """
 from datetime import datetime, timezone
 
-from app.domain import audit, counting, phases, publication, seal
+from app.domain import audit, counting, phases, publication
 from app.domain.errors import N_, Conflict, DomainError
 from app.domain.permissions import require_staff_of
 from app.models import Phase, PhaseChange, ProposalStatus
@@ -110,8 +111,7 @@ def advance(cycle, actor, to_phase, now=None, confirm_off_schedule=False):
     target, outside = require_can_advance(actor, cycle, to_phase, now, confirm_off_schedule)
     before = cycle.phase
     if target == Phase.CLOSED:
-        counting.count_cycle(cycle, now=now)
-        seal.seal_cycle(cycle, now=now)
+        counting.queue_count(cycle, now=now)  # the count runs as a job once this close commits
     elif target == Phase.PUBLISHED:
         publication.publish_cycle(cycle, actor, now=now)  # checks every admitted proposal is concluded
     cycle.phase = target.value

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
-from app.domain import phases, seal
+from app.domain import counting, phases, seal
 from app.domain.errors import N_, Conflict
 from app.domain.open_data import compute_digest
 from app.domain.permissions import require_staff_of
@@ -42,6 +42,7 @@ def require_can_publish(actor, cycle):
     and concluded."""
     require_staff_of(actor, cycle.territory)
     phases.require(cycle, "publish")
+    counting.require_counted(cycle)
     missing = missing_conclusions(cycle)
     if missing:
         error = Conflict("conclusions_missing",

@@ -39,7 +39,7 @@ def get_seal(cycle):
 
 
 def seal_cycle(cycle, now=None):
-    """Seal the cycle's ballots (called by lifecycle.advance on entering `closed`, beside the
+    """Seal the cycle's ballots (in the count job after the close, app.closing, right after the
     count). Idempotent: sealing again replaces the stored seal with the same one."""
     now = now or datetime.now(timezone.utc)
     # Write to the cycle row before reading any ballot, as the count does: ballots in flight

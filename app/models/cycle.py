@@ -74,7 +74,14 @@ class Cycle(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     protocol_published_at = mapped_column(UTCDateTime)  # the Expert Council's admission protocol
-    counted_at = mapped_column(UTCDateTime)
+    counted_at = mapped_column(UTCDateTime)  # set when the count is stored: None until then
+    # The count at close runs as a background job (app/jobs.py, app.domain.counting):
+    # queued → running → done, or failed (staff may retry); progress in percent.
+    count_state: Mapped[str | None] = mapped_column(String(10))
+    count_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    count_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    count_error: Mapped[str | None] = mapped_column(String(200))  # for staff: the exception's class
+    count_changed_at = mapped_column(UTCDateTime)  # the count's last sign of life
     voters_count: Mapped[int | None] = mapped_column(Integer)  # distinct voters, set at count
     published_at = mapped_column(UTCDateTime)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -1,5 +1,5 @@
 """The count stored at close, one row per admitted proposal."""
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -16,6 +16,6 @@ class ProposalResult(db.Model):
     eligible: Mapped[bool] = mapped_column(Boolean)
     selected: Mapped[bool] = mapped_column(Boolean)
     rank: Mapped[int | None] = mapped_column(Integer)  # order of selection, if selected
-    price_per_voter: Mapped[str | None] = mapped_column(String(60))  # MES, exact fraction
+    price_per_voter: Mapped[str | None] = mapped_column(Text)  # MES, exact fraction (long with many voters)
 
     proposal = relationship("Proposal", back_populates="result")

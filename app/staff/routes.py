@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app import notifications
-from app.domain import access, console, lifecycle, phases, publication, residence, texts
+from app.domain import access, console, counting, lifecycle, phases, publication, residence, texts
 from app.domain import audit as audit_domain
 from app.domain import cycles as cycle_domain
 from app.domain import proposals as proposal_domain
@@ -140,6 +140,7 @@ def cycle(cycle_id):
         protocol=access.ask(proposal_domain.require_can_publish_protocol, current_user, cycle),
         protocol_final=lifecycle.protocol_is_final(cycle),
         summary=console.count_summary(cycle) if sections["counts"] else None,
+        count=counting.count_state(cycle), count_retry=counting.may_retry(cycle),
         missing=publication.missing_conclusions(cycle) if sections["conclusions"] else [],
         approved=console.approved_proposals(cycle) if sections["implementation"] else [],
         implementation_due={p.id for p in console.implementation_due(cycle, datetime.now(timezone.utc))}
@@ -163,6 +164,17 @@ def move_phase(cycle_id):
         notifications.notify_phase_moved(cycle)
         flash(_("The cycle has moved to the next phase: %(phase)s.", phase=PHASE_LABELS[cycle.phase]), "success")
     return redirect(back)
+
+
+@bp.route("/staff/cycles/<id:cycle_id>/count/retry", methods=["POST"])
+def retry_count(cycle_id):
+    """Start a failed (or lost) count again: a new job, once this commits."""
+    cycle = managed_cycle(cycle_id)
+    with domain_action() as outcome:
+        counting.retry_count(current_user, cycle)
+    if not outcome.failed:
+        flash(_("The count has started again."), "success")
+    return redirect(url_for("staff.cycle", cycle_id=cycle.id) + "#counting")
 
 
 @bp.route("/staff/proposals/<id:proposal_id>/review", methods=["GET", "POST"])

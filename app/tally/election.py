@@ -2,12 +2,14 @@
 
 A ballot lists project ids. For cumulative and scoring votes it also carries
 points (one per listed project); for ordinal votes the list is in rank order.
+A ballot's `weight` is how many voters cast it: a counter of identical ballots (the web
+app's count at close hands over each distinct ballot once, with its weight) counts exactly as
+the same ballots listed one by one.
 """
 
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
-from itertools import chain
 
 VOTE_TYPES = ("approval", "choose-1", "cumulative", "scoring", "ordinal")
 
@@ -46,9 +48,12 @@ class Ballot:
     points: list | None = None
     voter_id: str = ""
     extra: dict = field(default_factory=dict)  # other VOTES columns, as text
+    weight: int = 1  # the number of voters who cast this very ballot
 
     def __post_init__(self):
         self.projects = [str(p) for p in self.projects]
+        if not isinstance(self.weight, int) or self.weight < 1:
+            raise ValueError(f"voter {self.voter_id}: weight must be a positive whole number")
         if self.points is not None:
             self.points = [as_fraction(x) for x in self.points]
             if len(self.points) != len(self.projects):
@@ -89,9 +94,18 @@ class Election:
             if len(set(ballot.projects)) != len(ballot.projects):
                 raise ValueError(f"voter {ballot.voter_id}: a project is listed twice")
 
-    def supporters(self):
-        """Number of voters listing each project (the `votes` of a journalist's table)."""
-        tally = Counter(chain.from_iterable(ballot.projects for ballot in self.ballots))
+    @property
+    def voters(self):
+        """How many voters cast the ballots (each ballot counts `weight` times)."""
+        return sum(ballot.weight for ballot in self.ballots)
+
+    def supporters(self, ballots=None):
+        """Number of voters listing each project (the `votes` of a journalist's table), over
+        `ballots`, by default every ballot."""
+        tally = Counter()
+        for ballot in self.ballots if ballots is None else ballots:
+            for project_id in ballot.projects:
+                tally[project_id] += ballot.weight
         return [tally.get(project.id, 0) for project in self.projects]
 
     def ordinal_points(self):
@@ -126,17 +140,17 @@ class Election:
         `ballots`, by default every ballot)."""
         ballots = self.ballots if ballots is None else ballots
         if self.vote_type in ("approval", "choose-1"):
-            tally = Counter(chain.from_iterable(ballot.projects for ballot in ballots))
-            return [Fraction(tally.get(project.id, 0)) for project in self.projects]
+            return [Fraction(v) for v in self.supporters(ballots)]
         totals = [Fraction(0)] * len(self.projects)
         if self.vote_type == "ordinal":
             by_rank = self.ordinal_points()
             for ballot in ballots:
                 for rank, project_id in enumerate(ballot.projects):
-                    totals[self.project_index[project_id]] += by_rank[rank] if rank < len(by_rank) else 0
+                    points = by_rank[rank] if rank < len(by_rank) else 0
+                    totals[self.project_index[project_id]] += points * ballot.weight
             return totals
         for ballot in ballots:
             points = ballot.points if ballot.points is not None else [Fraction(1)] * len(ballot.projects)
             for project_id, value in zip(ballot.projects, points):
-                totals[self.project_index[project_id]] += value
+                totals[self.project_index[project_id]] += value * ballot.weight
         return totals

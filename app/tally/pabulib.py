@@ -249,6 +249,8 @@ def _clean(text):
 
 def write(election):
     """Serialise an Election as `.pb` text (the public ballots.pb export)."""
+    if any(ballot.weight != 1 for ballot in election.ballots):
+        raise ValueError("a .pb file lists one vote per voter: write ballots one by one, not weighted")
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     meta = dict(election.meta)

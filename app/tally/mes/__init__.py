@@ -69,7 +69,7 @@ def method_of_equal_shares(election, threshold=None, tie_breaking="pabulib", uti
     if not election.ballots:
         return result
     eligible = [result.projects[p.id].eligible for p in election.projects]
-    share = Fraction(election.budget) / len(election.ballots)
+    share = Fraction(election.budget) / election.voters
     result.details["initial_share"] = share
     run, walk = _engine(engine, election, eligible, utility, tie_breaking)
     if completion.startswith("add1"):

@@ -54,7 +54,7 @@ class EqualShares:
         if utility not in ("cost", "approval"):
             raise TallyError(f"unknown utility {utility!r}; expected 'cost' or 'approval'")
         self.utility = utility
-        self.n = len(election.ballots)
+        self.n = election.voters
         self.budget = election.budget
         self.ids = [p.id for p in election.projects]
         self.cost = [p.cost for p in election.projects]
@@ -63,7 +63,9 @@ class EqualShares:
         self.cost_q = [int(c) for c in self.cost] if whole else [Fraction(c) for c in self.cost]
         self.budget_q = int(self.budget) if whole else Fraction(self.budget)
         count = len(self.ids)
-        raw = Counter(tuple(ballot.projects) for ballot in election.ballots)  # identical ballots once
+        raw = Counter()  # identical ballots once, with how many voters cast them
+        for ballot in election.ballots:
+            raw[tuple(ballot.projects)] += ballot.weight
         position = {project_id: c for c, project_id in enumerate(self.ids)}
         listed_lengths = np.fromiter(map(len, raw), dtype=np.intp, count=len(raw))
         listed = np.fromiter(map(position.__getitem__, chain.from_iterable(raw)), dtype=np.intp,

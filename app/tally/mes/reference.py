@@ -26,11 +26,12 @@ def reference_mes(election, share, eligible=None, utility="cost", tie_breaking="
     if eligible is None:
         eligible = [True] * len(projects)
     supporters = [[] for _ in projects]
-    for voter, ballot in enumerate(election.ballots):
+    voters = [ballot for ballot in election.ballots for _ in range(ballot.weight)]  # one per voter
+    for voter, ballot in enumerate(voters):
         for project_id in ballot.projects:
             supporters[election.project_index[project_id]].append(voter)
     tie = [tie_key(tie_breaking, p.cost, len(supporters[c]), p.id) for c, p in enumerate(projects)]
-    budgets = [Fraction(share)] * len(election.ballots)
+    budgets = [Fraction(share)] * len(voters)
     chosen = [(c, Fraction(0)) for c, p in enumerate(projects) if eligible[c] and supporters[c] and p.cost == 0]
     remaining = {c for c, p in enumerate(projects) if eligible[c] and supporters[c] and p.cost > 0}
     while remaining:
