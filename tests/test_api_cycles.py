@@ -267,3 +267,34 @@ def test_out_of_range_numbers_are_404_or_422_never_500(client, make_cycle, make_
     assert client.get(f"/en/cycles/{cycle_id}?page={huge}").status_code == 200
     response = client.patch(f"/api/v1/cycles/{cycle_id}", json={"min_voters": huge}, headers=api_token(iin))
     assert response.status_code == 422 and "min_voters" in response.get_json()["error"]["fields"]
+
+
+def test_protocol_published_through_the_api_opens_the_way_to_voting(app, client, make_cycle, make_proposal,
+                                                                     make_user, api_token):
+    # An API-only client (a mobile staff app) reviews, publishes the protocol and opens voting.
+    cycle_id = make_cycle(phase="review")
+    proposal_id = make_proposal(cycle_id, status="submitted")
+    _, staff = make_user(role="staff", territory="750000000")
+    _, other = make_user(role="staff", territory="710000000")
+    headers = api_token(staff)
+    protocol = f"/api/v1/cycles/{cycle_id}/protocol"
+    early = client.post(protocol, headers=headers)
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "proposals_undecided"
+    opening = client.post(f"/api/v1/cycles/{cycle_id}/phase", json={"phase": "voting", "confirm_off_schedule": True},
+                          headers=headers)
+    assert opening.status_code == 409
+    assert client.post(f"/api/v1/proposals/{proposal_id}/review", json={"decision": "admitted"},
+                       headers=headers).status_code == 200
+    assert client.post(protocol).status_code == 401
+    assert client.post(protocol, headers=api_token(other)).status_code == 403
+    assert client.post("/api/v1/cycles/999999/protocol", headers=headers).status_code == 404
+    published = client.post(protocol, headers=headers)
+    assert published.status_code == 201
+    stamp = published.get_json()["published_at"]
+    assert datetime.fromisoformat(stamp).tzinfo is not None
+    assert client.get(f"/api/v1/cycles/{cycle_id}", headers=headers).get_json()["protocol_published_at"] == stamp
+    opened = client.post(f"/api/v1/cycles/{cycle_id}/phase", json={"phase": "voting", "confirm_off_schedule": True},
+                         headers=headers)
+    assert opened.status_code == 200 and opened.get_json()["phase"] == "voting"
+    assert client.post(protocol, headers=headers).status_code == 201  # re-published in voting (after revisions)
+    assert "post" in client.get("/api/v1/openapi.json").get_json()["paths"]["/cycles/{cycle_id}/protocol"]

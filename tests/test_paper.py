@@ -528,3 +528,31 @@ def test_a_resident_who_voted_on_paper_sees_a_final_ballot_online(app, client, s
     assert page.status_code == 200
     assert b"Your ballot was cast on paper at a polling point and is final." in page.data
     assert b'name="proposals"' not in page.data  # no form to vote again
+
+
+def test_voting_cannot_close_while_paper_entries_wait(app, client, setup, api_token, make_user):
+    # An entry not stored by the close would be lost: closing waits until each is stored,
+    # settled or voided (the same guard for the API and the staff page).
+    s = setup
+    p1, p2, _ = s["proposals"]
+    enter(app, s["staff"][0], s["cycle"], s["iin"], [p1])  # awaiting its second entry
+    _, other_iin = make_user(territory="195231100")
+    enter(app, s["staff"][0], s["cycle"], other_iin, [p1])
+    _, mismatch_id, _ = enter(app, s["staff"][1], s["cycle"], other_iin, [p2])  # in the queue
+    _, staff_iin = make_user(role="staff", territory="195231000")
+    close = {"phase": "closed", "confirm_off_schedule": True}
+    refused = client.post(f"/api/v1/cycles/{s['cycle']}/phase", json=close,
+                          headers={**api_token(staff_iin), "Accept-Language": "ru"})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "paper_entries_pending"
+    assert refused.get_json()["error"]["message"] == said(
+        "Voting cannot close while %(n)s paper ballot waits for its second entry or for a third staff "
+        "member: store, settle or void it first.", "ru", plural=True).replace("%(n)s", "2")
+    with app.app_context():
+        assert db.session.get(Cycle, s["cycle"]).phase == "voting"
+    enter(app, s["staff"][1], s["cycle"], s["iin"], [p1])  # stored
+    with app.app_context():
+        paper.resolve_entry(db.session.get(User, s["staff"][2]), db.session.get(PaperEntry, mismatch_id), [p2])
+        db.session.commit()
+    closed = client.post(f"/api/v1/cycles/{s['cycle']}/phase", json=close, headers=api_token(staff_iin))
+    assert closed.status_code == 200 and closed.get_json()["phase"] == "closed"
+    assert sorted(channel for _, channel, _ in ballots(app, s["cycle"])) == ["paper", "paper"]

@@ -1,4 +1,5 @@
-"""Cycles and their phases: GET/POST /cycles, GET/PATCH /cycles/<id>, POST /cycles/<id>/phase."""
+"""Cycles and their phases: GET/POST /cycles, GET/PATCH /cycles/<id>, POST /cycles/<id>/phase,
+POST /cycles/<id>/protocol (the admission protocol) and POST /cycles/<id>/count (a retry)."""
 from datetime import datetime
 
 from flask import g, request
@@ -11,6 +12,7 @@ from app.api.common import ApiError, field, json_body, optional_token, token_req
 from app.api.openapi import I18N, _error_responses, _json, register_paths
 from app.domain import counting
 from app.domain import cycles as cycle_domain
+from app.domain import proposals as proposal_domain
 from app.extensions import db
 from app.languages import LANGUAGES
 
@@ -181,6 +183,17 @@ def retry_count(cycle_id):
     return cycle_json(cycle, str(get_locale()))
 
 
+@bp.post("/cycles/<id:cycle_id>/protocol")
+@token_required
+def publish_protocol(cycle_id):
+    """Publish the admission protocol (staff, in review, every proposal decided); voting opens
+    only after it. Published again after revisions, it becomes the final protocol."""
+    cycle = cycle_domain.get_cycle(cycle_id, g.api_user)
+    proposal_domain.publish_protocol(g.api_user, cycle)
+    db.session.commit()
+    return {"published_at": _iso(cycle.protocol_published_at)}, 201
+
+
 _SCHEDULE = {"type": "object", "properties": {
     name: {"type": "string", "format": "date-time", "nullable": True}
     for name in ("proposals_open", "proposals_close", "voting_open", "voting_close")}}
@@ -238,6 +251,13 @@ register_paths({
                                      "confirm_off_schedule": {"type": "boolean"}}})},
                  "responses": {"200": {"description": "The cycle", **_json(_CYCLE_REF)},
                                **_error_responses(400, 401, 403, 404, 409, 422)}}},
+    "/cycles/{cycle_id}/protocol": {
+        "post": {"summary": "Publish the admission protocol (staff of the territory, in review, every "
+                            "proposal decided; 409 proposals_undecided otherwise)",
+                 "security": [{"bearer": []}], "parameters": _PATH_ID,
+                 "responses": {"201": {"description": "Published", **_json({
+                     "type": "object", "properties": {"published_at": {"type": "string", "format": "date-time"}}})},
+                               **_error_responses(401, 403, 404, 409)}}},
     "/cycles/{cycle_id}/count": {
         "post": {"summary": "Start a failed count of the ballots again (staff of the territory); "
                             "409 count_not_retryable while it is done or running",

@@ -11,8 +11,8 @@ that the audit log keeps.
 """
 from datetime import datetime, timezone
 
-from app.domain import audit, counting, phases, publication
-from app.domain.errors import N_, Conflict, DomainError
+from app.domain import audit, counting, paper, phases, publication
+from app.domain.errors import N_, Conflict, DomainError, Np_
 from app.domain.permissions import require_staff_of
 from app.models import Phase, PhaseChange, ProposalStatus
 
@@ -68,6 +68,19 @@ def require_ready_for_voting(cycle):
                                               "is published, after the last decision."))
 
 
+def require_paper_settled(cycle):
+    """Voting closes only when no paper ballot waits for its second entry or for a third staff
+    member (409 paper_entries_pending): an entry not stored by the close would be lost."""
+    waiting = paper.pending_entries(cycle)
+    if waiting:
+        raise Conflict("paper_entries_pending",
+                       Np_("Voting cannot close while %(n)s paper ballot waits for its second entry or for a "
+                           "third staff member: store, settle or void it first.",
+                           "Voting cannot close while %(n)s paper ballots wait for their second entry or for a "
+                           "third staff member: store, settle or void them first."),
+                       n=len(waiting))
+
+
 def off_schedule(cycle, target, now):
     """("early", moment) or ("late", moment) when entering `target` now leaves the cycle's
     schedule; None when it keeps to it (or the schedule says nothing)."""
@@ -100,6 +113,8 @@ def require_can_advance(actor, cycle, to_phase, now=None, confirm_off_schedule=F
     now = now or datetime.now(timezone.utc)
     if target == Phase.VOTING:
         require_ready_for_voting(cycle)
+    elif target == Phase.CLOSED:
+        require_paper_settled(cycle)
     elif target == Phase.PUBLISHED:
         publication.require_can_publish(actor, cycle)
     return target, require_on_schedule(cycle, target, now, confirm_off_schedule)

@@ -447,6 +447,13 @@ def void_entry(staff, entry):
     db.session.flush()
 
 
+def pending_entries(cycle):
+    """Entries that store no ballot yet: awaiting their second entry, or in the resolution queue."""
+    return db.session.scalars(select(PaperEntry).where(
+        PaperEntry.cycle_id == cycle.id,
+        PaperEntry.status.in_((EntryStatus.AWAITING_SECOND.value, EntryStatus.MISMATCH.value)))).all()
+
+
 def entries(cycle, status):
     return db.session.scalars(select(PaperEntry).where(PaperEntry.cycle_id == cycle.id,
                                                        PaperEntry.status == status)
