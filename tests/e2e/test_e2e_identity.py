@@ -74,9 +74,9 @@ def test_sign_in_to_vote_with_the_demo_certificate_asks_where_one_lives_then_ope
     assert page.url.endswith(f"/kk/cycles/{demo_server.cycles['voting']}/ballot"), page.url
 
     page.get_by_role("link", name=t("My account"), exact=True).click()
-    facts = page.locator("dl.facts")
-    expect(facts).to_contain_text("Әйтей а.")
-    expect(facts).to_contain_text(t("an electronic digital signature (EDS)"))
+    expect(page.locator("section[aria-labelledby=home-heading]")).to_contain_text("Әйтей а.")
+    expect(page.locator("section[aria-labelledby=identity-heading]")).to_contain_text(
+        t("an electronic digital signature (EDS)"))
     checked(page)
 
 
@@ -108,7 +108,7 @@ def test_eds_sign_in_through_ncalayer_then_home_then_straight_in(page, demo_serv
     page.get_by_role("button", name=t("Save"), exact=True).click()
     expect(page.get_by_role("status").filter(has_text=t("Your home is saved."))).to_be_visible()
     surname = NCALAYER_HOLDER[0].split()[0]
-    expect(page.locator("dl.facts")).to_contain_text("Медеуский район")
+    expect(page.locator("section[aria-labelledby=home-heading]")).to_contain_text("Медеуский район")
     expect(page.locator("dl.facts")).to_contain_text(surname.capitalize())
 
     # The second sign-in goes straight in: the home is known.
@@ -157,8 +157,8 @@ def test_forgotten_password_reset_through_the_mailed_link(page, demo_server, sho
     page.get_by_label(t("IIN"), exact=True).fill(iin)
     page.get_by_role("button", name=t("Send a reset link")).click()
     expect(page.get_by_role("status").filter(has_text=t(
-        "If this IIN has an account with an email address, a link to set a new password has been sent "
-        "there. It works once, for one hour."))).to_be_visible()
+        "If this IIN has an account with an email address or a confirmed phone, a link to set "
+        "a new password has been sent there. It works once, for one hour."))).to_be_visible()
     link = _reset_link(demo_server, offset, email)
 
     page.goto(link)   # opened from the mail
