@@ -397,6 +397,9 @@ def test_api_two_entries_mismatch_and_receipt_channel(app, client, setup, api_to
     assert second.status_code == 201 and second.get_json()["status"] == "stored"
     receipt = second.get_json()["receipt"]
     assert client.get(f"/api/v1/receipts/{receipt}").get_json()["channel"] == "paper"
+    with app.app_context():  # the secret for the resident's slip is the one the seal's leaf uses
+        stored = db.session.scalar(select(Ballot).where(Ballot.receipt == receipt))
+        assert second.get_json()["secret"] == stored.secret and len(stored.secret) >= 20
     again = client.post(url, json={"iin": s["iin"], "proposals": [p1]}, headers=heads[2])
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_voted"
 

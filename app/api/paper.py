@@ -57,7 +57,7 @@ def enter_paper_ballot(cycle_id):
                                  point_id=point, newcomer=_newcomer(body))
     answer = paper.entry_json(outcome.entry)
     if outcome.ballot is not None:
-        answer["receipt"] = outcome.ballot.receipt
+        answer["receipt"], answer["secret"] = outcome.ballot.receipt, outcome.ballot.secret
     db.session.commit()  # a mismatch is kept for the third person, then reported as a conflict
     if outcome.status == "mismatch":
         raise ApiError(409, "entry_mismatch", translate(paper.MISMATCH))
@@ -71,7 +71,7 @@ def resolve_paper_ballot(cycle_id, entry_id):
     entry = paper.get_entry(cycle, entry_id)
     proposals = _proposal_ids(json_body())
     ballot = paper.resolve_entry(g.api_user, entry, proposals)
-    answer = {**paper.entry_json(entry), "receipt": ballot.receipt}
+    answer = {**paper.entry_json(entry), "receipt": ballot.receipt, "secret": ballot.secret}
     db.session.commit()
     return answer, 201
 
@@ -81,7 +81,9 @@ ENTRY = {"type": "object", "required": ["entry", "status"], "properties": {
     "status": {"type": "string", "enum": ["awaiting_second_entry", "stored"]},
     "point": {"type": "integer", "nullable": True},
     "entered_at": {"type": "string", "format": "date-time", "nullable": True},
-    "receipt": {"type": "string", "description": "Once stored: the ballot's receipt code"}}}
+    "receipt": {"type": "string", "description": "Once stored: the ballot's receipt code"},
+    "secret": {"type": "string", "description": "Once stored: the ballot's secret code in the seal, "
+               "for the resident's receipt slip (with the receipt code they check their sealed ballot)"}}}
 POINT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "place": {"type": "string"}, "place_i18n": I18N,
     "opens_at": {"type": "string", "example": "09:00"}, "closes_at": {"type": "string", "example": "18:00"}}}

@@ -96,10 +96,17 @@ def _newcomer(form):
     return paper.Newcomer(form.full_name.data, form.territory.data or "", form.document.data or "")
 
 
+def _flash_codes(ballot):
+    # The paper voter's receipt slip: with both codes they check their ballot in the seal.
+    flash(_("Write on the resident's receipt slip the receipt code %(code)s and the secret code "
+            "%(secret)s: with both they can check that their ballot was counted and sealed.",
+            code=ballot.receipt, secret=ballot.secret), "info")
+
+
 def _flash_outcome(outcome):
     if outcome.status == EntryStatus.STORED.value:
-        flash(_("Both entries agree: the ballot is stored. Receipt code: %(code)s", code=outcome.ballot.receipt),
-              "success")
+        flash(_("Both entries agree: the ballot is stored."), "success")
+        _flash_codes(outcome.ballot)
     elif outcome.status == EntryStatus.MISMATCH.value:
         flash(translate(paper.MISMATCH), "warning")
     else:
@@ -144,6 +151,7 @@ def resolve_paper_ballot(cycle_id, entry_id):
                           None, lambda _b: url_for("staff.paper_ballots", cycle_id=cycle.id))
     if done:
         flash(_("The ballot is stored as the paper shows it."), "success")
+        _flash_codes(paper.get_entry(cycle, entry_id).ballot)
         return done
     entry = paper.get_entry(cycle, entry_id)
     refused = access.refusal(paper.require_can_resolve, current_user, entry)

@@ -26,6 +26,10 @@ def said(msgid):
     return message.string if isinstance(message.string, str) else message.string[0]
 
 
+SLIP = ("Write on the resident's receipt slip the receipt code %(code)s and the secret code %(secret)s: "
+        "with both they can check that their ballot was counted and sealed.")
+
+
 def _before(template, name):
     """The fixed text of a message before its first placeholder (to find it on the page)."""
     return said(template).split(f"%({name})s")[0].strip()
@@ -87,8 +91,12 @@ def test_two_person_entry_and_a_mismatch_settled_by_a_third_person(page, login, 
     login(page, "Бақыт Омаров", LANG)
     _open_paper_ballots(page)
     notice = _enter(page, first_resident, 1)
-    assert _before("Both entries agree: the ballot is stored. Receipt code: %(code)s", "code") in notice, notice
-    assert re.search(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}", notice), notice
+    assert said("Both entries agree: the ballot is stored.") in notice, notice
+    # The resident's receipt slip: the receipt code and the secret code of the seal.
+    codes = page.locator(".flash").nth(1).inner_text()
+    assert _before(SLIP, "code") in codes, codes
+    assert re.search(r"(?<![-A-Z2-9])[A-Z2-9]{4}(-[A-Z2-9]{4}){3}(?![-A-Z2-9])", codes), codes  # receipt
+    assert re.search(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){4}", codes), codes  # secret
     notice = _enter(page, second_resident, 3)
     assert said("The two entries of this ballot differ. It waits for a third staff member in the resolution "
                 "queue.") in notice, notice
@@ -108,6 +116,7 @@ def test_two_person_entry_and_a_mismatch_settled_by_a_third_person(page, login, 
     page.get_by_role("radio", name=re.compile(r"^2\.")).check()
     page.get_by_role("button", name=said("Store the ballot as the paper shows it"), exact=True).click()
     expect(page.locator(".flash").first).to_have_text(said("The ballot is stored as the paper shows it."))
+    assert re.search(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){4}", page.locator(".flash").nth(1).inner_text())
     expect(page.get_by_role("link", name=settle, exact=True)).to_have_count(0)
 
     # The blank ballot to print, from the same page: every language at once.
