@@ -49,7 +49,8 @@ class Config:
     # Flask-Caching: Redis shares the cache across workers and hosts; without it, per process.
     CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
-    CACHE_KEY_PREFIX = "qatysu:"
+    # One Redis may serve several sites (staging beside production): give each its own prefix.
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "qatysu:")
     CACHE_DEFAULT_TIMEOUT = 300
     RATELIMIT_STRATEGY = "moving-window"
     # Failed logins: blocked per (IIN, address); across addresses an IIN is only slowed (once it
