@@ -52,6 +52,10 @@ class Config:
     # One Redis may serve several sites (staging beside production): give each its own prefix.
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "qatysu:")
     CACHE_DEFAULT_TIMEOUT = 300
+    # Published results served from that cache (app/results_cache.py): only with Redis, since a
+    # per-process cache cannot be invalidated in the other workers.
+    RESULTS_CACHE = os.environ.get("RESULTS_CACHE", "1" if os.environ.get("REDIS_URL") else "0") == "1"
+    RESULTS_CACHE_TIMEOUT = int(os.environ.get("RESULTS_CACHE_TIMEOUT", "3600"))
     RATELIMIT_STRATEGY = "moving-window"
     # Failed logins: blocked per (IIN, address); across addresses an IIN is only slowed (once it
     # has LOGIN_FAILURES_PER_IIN failures, each address gets the lower allowance below).
@@ -127,6 +131,8 @@ class TestingConfig(DevelopmentConfig):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
+    CACHE_TYPE = "SimpleCache"  # one process: the results cache is tested on it
+    RESULTS_CACHE = True
     MAIL_BACKEND = "memory"
     # Tests create hundreds of accounts: the cheapest argon2id costs, same code path.
     ARGON2_TIME_COST = 1

@@ -81,6 +81,9 @@ def create_app(config_class=None):
     from app import templating
 
     templating.init_app(app)
+    from app import results_cache
+
+    results_cache.init_app(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app
