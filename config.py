@@ -41,11 +41,20 @@ class Config:
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
 
     # Flask-Limiter: Redis in production so limits hold across workers and hosts.
+    REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     # Storage errors as limits.errors.StorageError, and a dead Redis noticed in a second, not a minute.
     RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True, "socket_connect_timeout": 1,
                                  "socket_timeout": 1}
+    # Logs: one JSON object per line on stderr (request lines carry the X-Request-ID), or "text".
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # GET /metrics (Prometheus) answers these addresses (comma-separated, networks allowed) and
+    # requests bearing METRICS_TOKEN; everyone else gets 403. The client address is the one
+    # TRUSTED_PROXIES resolves, so keep /metrics away from the public in nginx as well.
+    METRICS_ALLOWED_IPS = os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
     # Flask-Caching: Redis shares the cache across workers and hosts; without it, per process.
     CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
@@ -131,6 +140,7 @@ class TestingConfig(DevelopmentConfig):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
+    REDIS_URL = None
     CACHE_TYPE = "SimpleCache"  # one process: the results cache is tested on it
     RESULTS_CACHE = True
     MAIL_BACKEND = "memory"

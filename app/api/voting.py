@@ -2,6 +2,7 @@
 from flask import g
 from flask_babel import gettext as _
 
+from app import observability
 from app.api import bp
 from app.api.common import ApiError, field, json_body, token_required
 from app.api.openapi import _error_responses, _json, register_paths
@@ -30,6 +31,7 @@ def put_ballot(cycle_id):
     ballots_by_account.hit(throttle_key)
     answer = ballot_json(voting.cast_ballot(g.api_user, cycle, proposals))
     db.session.commit()  # the answer is built first: committing expires what it read
+    observability.ballot_cast()
     return answer
 
 

@@ -4,6 +4,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import observability
 from app.domain import access, voting
 from app.domain.errors import DomainError, NotAllowed, NotFound, Throttled
 from app.extensions import db
@@ -75,6 +76,7 @@ def ballot(cycle_id):
         ballots_by_account.hit(key)
         voting.cast_ballot(current_user, cycle, selected)
         db.session.commit()
+        observability.ballot_cast()
     except DomainError as error:
         db.session.rollback()
         if error.code == "ballot_final":
