@@ -65,6 +65,7 @@ class Config:
     # per-process cache cannot be invalidated in the other workers.
     RESULTS_CACHE = os.environ.get("RESULTS_CACHE", "1" if os.environ.get("REDIS_URL") else "0") == "1"
     RESULTS_CACHE_TIMEOUT = int(os.environ.get("RESULTS_CACHE_TIMEOUT", "3600"))
+    RESULTS_CACHE_LOCAL_SECONDS = float(os.environ.get("RESULTS_CACHE_LOCAL_SECONDS", "2"))
     RATELIMIT_STRATEGY = "moving-window"
     # Failed logins: blocked per (IIN, address); across addresses an IIN is only slowed (once it
     # has LOGIN_FAILURES_PER_IIN failures, each address gets the lower allowance below).

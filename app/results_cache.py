@@ -26,6 +26,12 @@ cache (evicted, or `cache.clear()` after `territories import`) invalidates every
 carry a release id (a digest of the code, templates and catalogues), so a deploy never serves a
 page rendered by the previous version. Copies expire after RESULTS_CACHE_TIMEOUT in any case.
 
+Each worker also keeps the copies it served in memory for RESULTS_CACHE_LOCAL_SECONDS (default
+2 s; 0 turns it off) and serves them without asking Redis: on a loaded machine the Redis round
+trip was most of a hit's time. So another worker or host may show a page without the newest
+implementation update for up to that long; the worker that committed the update drops its own
+copies at once. Published results themselves never change.
+
 RESULTS_CACHE is on when Redis is configured (and in tests): a per-process cache (SimpleCache)
 cannot be invalidated in the other workers, so without Redis nothing is cached.
 """
@@ -33,6 +39,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from pathlib import Path
 
 from flask import current_app, g, has_app_context, request, session
@@ -55,6 +62,7 @@ ROUTES = (  # (kind, pattern): the language is in the path for pages, in Accept-
 ENVIRON_KEY = "qatysu.results_cache"
 STORE_KEY = "qatysu.results_cache.store"
 KINDS = tuple(kind for kind, _ in ROUTES)
+LOCAL_KEY = "qatysu.results_cache.local"
 
 
 def _digest_release(root):
@@ -87,6 +95,9 @@ def invalidate(cycle_ids, app=None):
     backend = _backend(app)
     for cycle_id in cycle_ids:
         backend.set(_generation_key(cycle_id), secrets.token_hex(8), timeout=0)
+        local = app.extensions.get(LOCAL_KEY, {})
+        for key in [key for key in local if key.split(":")[2] == str(cycle_id)]:
+            local.pop(key, None)
 
 
 class ResultsCacheMiddleware:
@@ -98,6 +109,10 @@ class ResultsCacheMiddleware:
         self.wsgi_app = wsgi_app
         self.release = app.config.get("RESULTS_CACHE_RELEASE") or _digest_release(app.root_path)
         self.timeout = app.config["RESULTS_CACHE_TIMEOUT"]
+        self.local_seconds = app.config["RESULTS_CACHE_LOCAL_SECONDS"]
+        # This process's copies of recent hits: key -> (monotonic time fetched, entry), served
+        # without asking Redis for local_seconds; an invalidation in this process drops them.
+        self.local = app.extensions.setdefault(LOCAL_KEY, {})
         self.secure = app.config["SESSION_COOKIE_SECURE"]
         self.personal_cookies = (app.config["SESSION_COOKIE_NAME"],
                                  app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
@@ -127,10 +142,17 @@ class ResultsCacheMiddleware:
         cycle_id, kind, lang, lang_cookie = matched
         key = _entry_key(self.release, cycle_id, kind, lang)
         backend = _backend(self.app)
-        try:
-            token, entry = backend.get_many(_generation_key(cycle_id), key)
-        except Exception:  # cachelib logs and returns None itself; a broken cache only costs a render
-            token, entry = None, None
+        now = time.monotonic()
+        local = self.local.get(key)
+        if local is not None and now - local[0] < self.local_seconds:
+            token, entry = local[1][0], local[1]
+        else:
+            try:
+                token, entry = backend.get_many(_generation_key(cycle_id), key)
+            except Exception:  # cachelib logs and returns None itself; a broken cache only costs a render
+                token, entry = None, None
+            if token is not None and entry is not None and entry[0] == token and self.local_seconds:
+                self.local[key] = (now, entry)
         if token is not None and entry is not None and entry[0] == token:
             status, headers, body = entry[1:]
             headers = list(headers)

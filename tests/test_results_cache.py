@@ -169,3 +169,27 @@ def test_results_page_queries_do_not_grow_with_proposals(app, client, published_
     finally:
         stop()
     assert counter["n"] <= 12, counter["n"]
+
+
+def test_another_workers_invalidation_is_seen_within_the_local_seconds(app, client, published_cycle,
+                                                                       staff, monkeypatch):
+    """An update committed by another worker or host replaces the generation token in Redis
+    only; this worker keeps serving its own copy for at most RESULTS_CACHE_LOCAL_SECONDS."""
+    from app import results_cache
+
+    ids = published_cycle()
+    url = f"/en/cycles/{ids['cycle']}/results"
+    client.get(url), client.get(url), client.get(url)  # stored, then served and kept locally
+    local = app.extensions[results_cache.LOCAL_KEY]
+    assert any(f":{ids['cycle']}:page:en" in key for key in local)
+    with app.app_context():  # what the other worker's commit does: a new token in the shared cache
+        add_implementation_update(db.session.get(User, staff[0]), db.session.get(Proposal, ids["proposals"]["A"]),
+                                  "procurement", date(2026, 11, 1), {"en": "Tender announced"})
+        db.session.info.pop("results_changed", None)  # ...so this worker's listener does nothing
+        db.session.commit()
+        backend = app.extensions["cache"][next(iter(app.extensions["cache"]))]
+        backend.set(f"results-gen:{ids['cycle']}", "other-worker", timeout=0)
+    assert b"Tender announced" not in client.get(url).data  # this worker's copy, still fresh
+    now = results_cache.time.monotonic()
+    monkeypatch.setattr(results_cache.time, "monotonic", lambda: now + app.config["RESULTS_CACHE_LOCAL_SECONDS"] + 1)
+    assert b"Tender announced" in client.get(url).data
