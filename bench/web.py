@@ -267,50 +267,10 @@ def print_targets(results):
     return all_met and not bad
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--voters", type=int, default=5000)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--only", nargs="*", help="row names to run (hello and insert always run)")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is not installed: apt-get install wrk (Debian/Ubuntu)", file=sys.stderr)
-        return 2
-
-    name = f"qatysu_bench_web_{os.getpid()}"
-    prefix = f"qatysu-bench-{os.getpid()}:"
-    with admin_connection(args.server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    db_url = f"{args.server.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
-    workdir = tempfile.mkdtemp(prefix="qatysu-bench-web-")
-    server = None
-    log = open(Path(workdir) / "gunicorn.log", "wb")
+def measure_app(root, env, args, data, tokens_file, workdir, log):
+    """Every app row against the code in `root` (this checkout, or an older one to compare)."""
+    server, port = start_gunicorn("wsgi:app", root, env, args.workers, log)
     try:
-        print(f"seeding the demo data and {args.voters} residents with tokens in database {name} ...")
-        data = seed(db_url, args.voters, str(Path(workdir) / "uploads"))
-        tokens_file = Path(workdir) / "tokens.txt"
-        tokens_file.write_text("\n".join(data["tokens"]) + "\n", encoding="utf-8")
-        base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        base_env["PROMETHEUS_MULTIPROC_DIR"] = str(Path(workdir) / "metrics")
-        results, rows = {}, []
-
-        server, port = start_gunicorn("hello:app", ROOT / "bench", base_env, args.workers, log)
-        warm_up(port, "GET", "/", None, None)
-        results["hello"] = wrk(port, fixed("GET", "/"), args, workdir, "hello")
-        rows.append(("hello-world Flask on the same gunicorn", results["hello"]))
-        stop(server)
-
-        env = dict(base_env, DATABASE_URL=db_url, REDIS_URL=args.redis, QATYSU_CONFIG="development",
-                   QATYSU_BENCH="1", UPLOAD_DIR=str(Path(workdir) / "uploads"), CACHE_KEY_PREFIX=prefix,
-                   BALLOTS_PER_ACCOUNT="100000 per minute",
-                   LOGIN_ATTEMPTS_PER_ADDRESS="100000 per minute",
-                   RECEIPT_CHECKS_PER_ADDRESS="10000000 per minute", LOG_LEVEL="WARNING")
-        server, port = start_gunicorn("wsgi:app", ROOT, env, args.workers, log)
         cycle, published = data["cycle"], data["published"]
         cookie = sign_in(port, data["iins"][0])
         status, body = fetch(port, "PUT", f"/api/v1/cycles/{cycle}/ballot",
@@ -332,6 +292,7 @@ def main():
             ("receipt", "GET /kk/receipts?code=... (receipt check)", "GET",
              f"/kk/receipts?code={urllib.parse.quote(receipt)}", None, None),
         ]
+        measured = []
         for key, label, method, path, headers, body in plan:
             if args.only and key not in args.only and key != "insert":
                 continue
@@ -344,8 +305,64 @@ def main():
                 if status >= 400:
                     raise SystemExit(f"{label}: warm-up answered {status}")
                 script = fixed(method, path, headers, body)
-            results[key] = wrk(port, script, args, workdir, key)
-            rows.append((label, results[key]))
+            measured.append((label, key, wrk(port, script, args, workdir, key)))
+        return measured
+    finally:
+        stop(server)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--voters", type=int, default=5000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--only", nargs="*", help="row names to run (hello and insert always run)")
+    parser.add_argument("--compare", metavar="CHECKOUT",
+                        help="also measure the app rows on an older checkout of the code, in the same run "
+                             "(e.g. git worktree add /tmp/before main), printed as before/after")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install wrk (Debian/Ubuntu)", file=sys.stderr)
+        return 2
+
+    name = f"qatysu_bench_web_{os.getpid()}"
+    prefix = f"qatysu-bench-{os.getpid()}:"
+    with admin_connection(args.server) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    db_url = f"{args.server.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+    workdir = tempfile.mkdtemp(prefix="qatysu-bench-web-")
+    server = None  # the hello-world server; the app servers are stopped by measure_app
+    log = open(Path(workdir) / "gunicorn.log", "wb")
+    try:
+        print(f"seeding the demo data and {args.voters} residents with tokens in database {name} ...")
+        data = seed(db_url, args.voters, str(Path(workdir) / "uploads"))
+        tokens_file = Path(workdir) / "tokens.txt"
+        tokens_file.write_text("\n".join(data["tokens"]) + "\n", encoding="utf-8")
+        base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        base_env["PROMETHEUS_MULTIPROC_DIR"] = str(Path(workdir) / "metrics")
+        results, rows = {}, []
+
+        server, port = start_gunicorn("hello:app", ROOT / "bench", base_env, args.workers, log)
+        warm_up(port, "GET", "/", None, None)
+        results["hello"] = wrk(port, fixed("GET", "/"), args, workdir, "hello")
+        rows.append(("hello-world Flask on the same gunicorn", results["hello"]))
+        stop(server)
+
+        env = dict(base_env, DATABASE_URL=db_url, REDIS_URL=args.redis, QATYSU_CONFIG="development",
+                   QATYSU_BENCH="1", UPLOAD_DIR=str(Path(workdir) / "uploads"), CACHE_KEY_PREFIX=prefix,
+                   BALLOTS_PER_ACCOUNT="100000 per minute",
+                   LOGIN_ATTEMPTS_PER_ADDRESS="100000 per minute",
+                   RECEIPT_CHECKS_PER_ADDRESS="10000000 per minute")
+        if args.compare:
+            before = measure_app(Path(args.compare).resolve(), env, args, data, tokens_file, workdir, log)
+            rows += [(f"before: {label}", r) for label, _key, r in before]
+        after = measure_app(ROOT, env, args, data, tokens_file, workdir, log)
+        rows += [((f"after: {label}" if args.compare else label), r) for label, _key, r in after]
+        results.update({key: r for _label, key, r in after})
         print_table(rows)
         print(f"\ngunicorn {args.workers} sync workers; wrk {args.threads} threads, {args.connections} "
               f"connections, {args.duration} s per row; load average now "
