@@ -166,7 +166,7 @@ class ResultsCacheMiddleware:
         captured = {}
 
         def capture(status, headers, exc_info=None):
-            captured.update(status=status, headers=headers)
+            captured.update(status=status, headers=list(headers))  # before outer layers add theirs
             return start_response(status, headers, exc_info)
 
         result = self.wsgi_app(environ, capture)

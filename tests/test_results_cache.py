@@ -49,6 +49,9 @@ def test_published_page_is_served_from_the_cache(app, client, published_cycle, s
     assert cached.data == second.data
     assert "Set-Cookie" not in cached.headers or "session=" not in cached.headers["Set-Cookie"]
     assert cached.headers["Content-Security-Policy"] == second.headers["Content-Security-Policy"]
+    # the request id is this request's, once: never the one of the request that was stored
+    assert cached.headers.getlist("X-Request-ID") == [cached.headers["X-Request-ID"]]
+    assert cached.headers["X-Request-ID"] not in (first.headers["X-Request-ID"], second.headers["X-Request-ID"])
 
 
 def test_implementation_update_clears_the_cached_page_and_api(app, client, published_cycle, staff):
