@@ -35,6 +35,7 @@ copies at once. Published results themselves never change.
 RESULTS_CACHE is on when Redis is configured (and in tests): a per-process cache (SimpleCache)
 cannot be invalidated in the other workers, so without Redis nothing is cached.
 """
+import functools
 import hashlib
 import logging
 import re
@@ -51,7 +52,7 @@ from werkzeug.http import dump_cookie, parse_accept_header, parse_cookie
 
 from app.extensions import cache
 from app.languages import DEFAULT_LANGUAGE, LANGUAGES
-from app.models import Cycle, ImplementationUpdate, Proposal
+from app.models import Cycle, ImplementationUpdate, Phase, Proposal
 
 log = logging.getLogger("qatysu.results_cache")
 ROUTES = (  # (kind, pattern): the language is in the path for pages, in Accept-Language for the API
@@ -65,6 +66,7 @@ KINDS = tuple(kind for kind, _ in ROUTES)
 LOCAL_KEY = "qatysu.results_cache.local"
 
 
+@functools.lru_cache(maxsize=4)  # once per process: the files do not change under a running app
 def _digest_release(root):
     """A digest of what shapes a rendered page: code, templates and compiled catalogues."""
     digest = hashlib.sha256()
@@ -191,7 +193,7 @@ class ResultsCacheMiddleware:
 
 def offer(cycle):
     """A view says its answer may be shared: the cycle is published (read by `_mark`)."""
-    if cycle.phase == "published":
+    if cycle.phase == Phase.PUBLISHED.value:
         g.results_shareable = True
 
 
