@@ -27,8 +27,7 @@ def put_ballot(cycle_id):
         raise ApiError(422, "validation_failed", _("Please correct the highlighted fields."),
                        {"proposals": [_("This field has the wrong type.")]})
     throttle_key = str(g.api_user.id)
-    ballots_by_account.check(throttle_key)
-    ballots_by_account.hit(throttle_key)
+    ballots_by_account.take(throttle_key)
     answer = ballot_json(voting.cast_ballot(g.api_user, cycle, proposals))
     db.session.commit()  # the answer is built first: committing expires what it read
     observability.ballot_cast()

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.domain import phases, records
 from app.domain.assurance import require_assurance
@@ -196,15 +197,17 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
             else:
                 # One statement, under the row lock: whatever items exist now go, however they got there.
                 db.session.execute(delete(BallotItem).where(BallotItem.ballot_id == ballot.id),
-                                   execution_options={"synchronize_session": False})
+                                   execution_options={"synchronize_session": False, "within_cycle": cycle.id})
                 db.session.expire(ballot, ["items"])
                 ballot.updated_at = now
             for proposal in chosen:
                 db.session.add(BallotItem(ballot_id=ballot.id, proposal_id=proposal.id))
             db.session.flush()
             # SQLite has no row locks: now that this transaction holds the write lock, make sure
-            # the cycle was not closed (and counted) while we were choosing.
-            phases.require(_lock_cycle(cycle_id), "vote")
+            # the cycle was not closed (and counted) while we were choosing. (PostgreSQL: the
+            # shared row lock taken first already keeps the close waiting for this ballot.)
+            if db.session.get_bind().dialect.name != "postgresql":
+                phases.require(_lock_cycle(cycle_id), "vote")
             db.session.expire(ballot, ["items"])  # loaded afresh on access: exactly what is stored
             return ballot
         except IntegrityError:
@@ -217,7 +220,8 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
 def _lock_cycle(cycle_id):
     """The cycle, re-read under a shared row lock (PostgreSQL): closing the cycle updates the
     row first, so it waits for ballots in flight, and ballots after it see `closed`."""
-    return db.session.scalar(select(Cycle).where(Cycle.id == cycle_id).with_for_update(read=True)
+    return db.session.scalar(select(Cycle).where(Cycle.id == cycle_id).with_for_update(read=True, of=Cycle)
+                             .options(joinedload(Cycle.territory))  # the residence check reads it
                              .execution_options(populate_existing=True))
 
 

@@ -72,8 +72,7 @@ def ballot(cycle_id):
             return render_template("voting/confirm.html", cycle=cycle, form=form, proposal=chosen[0],
                                    locale=str(get_locale()))
         key = str(current_user.id)
-        ballots_by_account.check(key)
-        ballots_by_account.hit(key)
+        ballots_by_account.take(key)
         voting.cast_ballot(current_user, cycle, selected)
         db.session.commit()
         observability.ballot_cast()
