@@ -20,7 +20,7 @@ def ballot_json(ballot):
 @bp.put("/cycles/<id:cycle_id>/ballot")
 @token_required
 def put_ballot(cycle_id):
-    cycle = voting.get_cycle(cycle_id)
+    cycle = voting.get_cycle(cycle_id, lock=True)
     body = json_body()
     proposals = field(body, "proposals", list, required=True)
     if not all(isinstance(p, int) and not isinstance(p, bool) for p in proposals):
@@ -28,7 +28,7 @@ def put_ballot(cycle_id):
                        {"proposals": [_("This field has the wrong type.")]})
     throttle_key = str(g.api_user.id)
     ballots_by_account.take(throttle_key)
-    answer = ballot_json(voting.cast_ballot(g.api_user, cycle, proposals))
+    answer = ballot_json(voting.cast_ballot(g.api_user, cycle, proposals, locked=True))
     db.session.commit()  # the answer is built first: committing expires what it read
     observability.ballot_cast()
     return answer

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.domain import phases, records
 from app.domain.assurance import require_assurance
@@ -35,8 +36,10 @@ def new_receipt():
     return "-".join(groups)
 
 
-def get_cycle(cycle_id):
-    cycle = records.get(Cycle, cycle_id)
+def get_cycle(cycle_id, lock=False):
+    """The cycle or NotFound; lock=True reads it under the shared row lock cast_ballot takes
+    (then pass locked=True to cast_ballot in the same transaction: one read instead of two)."""
+    cycle = _lock_cycle(cycle_id) if lock else records.get(Cycle, cycle_id)
     if cycle is None:
         raise NotFound("cycle_not_found", N_("No such budget cycle."))
     return cycle
@@ -174,15 +177,16 @@ def _existing(voter, cycle, lock):
     return db.session.scalar(query.execution_options(populate_existing=True))
 
 
-def cast_ballot(voter, cycle, proposal_ids, now=None):
+def cast_ballot(voter, cycle, proposal_ids, now=None, locked=False):
     """Cast or replace the voter's ballot; returns the stored Ballot (flushed, not committed).
 
     On a lost race the session is rolled back (the caller should hold nothing else unflushed
     in it) and the winner's ballot is re-read: replaced where the style allows, else 409."""
     now = now or datetime.now(timezone.utc)
     voter_id, cycle_id = voter.id, cycle.id
-    for _attempt in range(MAX_ATTEMPTS):
-        cycle = _lock_cycle(cycle_id)
+    for attempt in range(MAX_ATTEMPTS):
+        if not (locked and attempt == 0):  # locked: read by get_cycle(lock=True) in this transaction
+            cycle = _lock_cycle(cycle_id)
         chosen = check_choice(voter, cycle, proposal_ids)
         try:
             ballot = _existing(voter, cycle, lock=True)
@@ -200,15 +204,17 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
                                    execution_options={"synchronize_session": False, "within_cycle": cycle.id})
                 db.session.expire(ballot, ["items"])
                 ballot.updated_at = now
-            for proposal in chosen:
-                db.session.add(BallotItem(ballot_id=ballot.id, proposal_id=proposal.id))
+            items = [BallotItem(ballot_id=ballot.id, proposal_id=proposal.id) for proposal in chosen]
+            db.session.add_all(items)
             db.session.flush()
             # SQLite has no row locks: now that this transaction holds the write lock, make sure
             # the cycle was not closed (and counted) while we were choosing. (PostgreSQL: the
             # shared row lock taken first already keeps the close waiting for this ballot.)
             if db.session.get_bind().dialect.name != "postgresql":
                 phases.require(_lock_cycle(cycle_id), "vote")
-            db.session.expire(ballot, ["items"])  # loaded afresh on access: exactly what is stored
+            # Exactly what is stored: the ballot's row lock kept every other writer out since the
+            # DELETE above (or the ballot is new), so its items are the ones just written.
+            set_committed_value(ballot, "items", sorted(items, key=lambda item: item.proposal_id))
             return ballot
         except IntegrityError:
             # Another request of the same voter got there first: start again from what it stored.
