@@ -267,15 +267,21 @@ def print_targets(results):
     return all_met and not bad
 
 
-def measure_app(root, env, args, data, tokens_file, workdir, log):
-    """Every app row against the code in `root` (this checkout, or an older one to compare)."""
+def measure_app(root, env, args, data, part, workdir, log):
+    """Every app row against the code in `root` (this checkout, or an older one to compare).
+    Each measured app gets its own `args.voters` residents (part 0, 1): every ballot PUT is a
+    first ballot of a fresh voter until the rotation comes round, for both alike."""
+    voters = slice(part * args.voters, (part + 1) * args.voters)
+    iins, tokens = data["iins"][voters], data["tokens"][voters]
+    tokens_file = Path(workdir) / f"tokens-{part}.txt"
+    tokens_file.write_text("\n".join(tokens) + "\n", encoding="utf-8")
     server, port = start_gunicorn("wsgi:app", root, env, args.workers, log)
     try:
         cycle, published = data["cycle"], data["published"]
-        cookie = sign_in(port, data["iins"][0])
+        cookie = sign_in(port, iins[0])
         status, body = fetch(port, "PUT", f"/api/v1/cycles/{cycle}/ballot",
                              json.dumps({"proposals": data["proposals"][:2]}),
-                             {"Authorization": f"Bearer {data['tokens'][1]}", "Content-Type": "application/json"})
+                             {"Authorization": f"Bearer {tokens[1]}", "Content-Type": "application/json"})
         receipt = json.loads(body)["receipt"]
         plan = [
             ("insert", "POST /bench/insert (one-insert baseline)", "POST", "/bench/insert", None, None),
@@ -338,10 +344,9 @@ def main():
     server = None  # the hello-world server; the app servers are stopped by measure_app
     log = open(Path(workdir) / "gunicorn.log", "wb")
     try:
-        print(f"seeding the demo data and {args.voters} residents with tokens in database {name} ...")
-        data = seed(db_url, args.voters, str(Path(workdir) / "uploads"))
-        tokens_file = Path(workdir) / "tokens.txt"
-        tokens_file.write_text("\n".join(data["tokens"]) + "\n", encoding="utf-8")
+        apps = 2 if args.compare else 1
+        print(f"seeding the demo data and {apps} x {args.voters} residents with tokens in database {name} ...")
+        data = seed(db_url, args.voters * apps, str(Path(workdir) / "uploads"))
         base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         base_env["PROMETHEUS_MULTIPROC_DIR"] = str(Path(workdir) / "metrics")
         results, rows = {}, []
@@ -358,9 +363,9 @@ def main():
                    LOGIN_ATTEMPTS_PER_ADDRESS="100000 per minute",
                    RECEIPT_CHECKS_PER_ADDRESS="10000000 per minute")
         if args.compare:
-            before = measure_app(Path(args.compare).resolve(), env, args, data, tokens_file, workdir, log)
+            before = measure_app(Path(args.compare).resolve(), env, args, data, 1, workdir, log)
             rows += [(f"before: {label}", r) for label, _key, r in before]
-        after = measure_app(ROOT, env, args, data, tokens_file, workdir, log)
+        after = measure_app(ROOT, env, args, data, 0, workdir, log)
         rows += [((f"after: {label}" if args.compare else label), r) for label, _key, r in after]
         results.update({key: r for _label, key, r in after})
         print_table(rows)
