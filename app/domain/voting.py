@@ -190,11 +190,12 @@ def cast_ballot(voter, cycle, proposal_ids, now=None, locked=False):
         chosen = check_choice(voter, cycle, proposal_ids)
         try:
             ballot = _existing(voter, cycle, lock=True)
+            items = [BallotItem(proposal_id=proposal.id) for proposal in chosen]  # in ballot (id) order
             if ballot is None:
+                # The ballot and its items in one flush (one unit of work, one freeze check).
                 ballot = Ballot(cycle_id=cycle.id, voter_id=voter.id, territory_id=voter.territory_id,
-                                receipt=new_receipt(), cast_at=now, updated_at=now)
+                                receipt=new_receipt(), cast_at=now, updated_at=now, items=items)
                 db.session.add(ballot)
-                db.session.flush()
             elif cycle.ballot_style == BallotStyle.SINGLE.value:
                 raise Conflict("ballot_final",
                                N_("Your ballot has been cast and is final: in this cycle it cannot be changed."))
@@ -204,8 +205,9 @@ def cast_ballot(voter, cycle, proposal_ids, now=None, locked=False):
                                    execution_options={"synchronize_session": False, "within_cycle": cycle.id})
                 db.session.expire(ballot, ["items"])
                 ballot.updated_at = now
-            items = [BallotItem(ballot_id=ballot.id, proposal_id=proposal.id) for proposal in chosen]
-            db.session.add_all(items)
+                for item in items:
+                    item.ballot_id = ballot.id
+                db.session.add_all(items)
             db.session.flush()
             # SQLite has no row locks: now that this transaction holds the write lock, make sure
             # the cycle was not closed (and counted) while we were choosing. (PostgreSQL: the
@@ -214,7 +216,7 @@ def cast_ballot(voter, cycle, proposal_ids, now=None, locked=False):
                 phases.require(_lock_cycle(cycle_id), "vote")
             # Exactly what is stored: the ballot's row lock kept every other writer out since the
             # DELETE above (or the ballot is new), so its items are the ones just written.
-            set_committed_value(ballot, "items", sorted(items, key=lambda item: item.proposal_id))
+            set_committed_value(ballot, "items", items)
             return ballot
         except IntegrityError:
             # Another request of the same voter got there first: start again from what it stored.
