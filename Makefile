@@ -38,7 +38,7 @@ seed: migrate
 	$(FLASK) demo seed
 
 serve:
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --bind $(HOST):$(PORT) wsgi:app
 
 run: seed
 	@echo "Qatysu is at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
