@@ -9,7 +9,7 @@ PORT ?= 8000
 WORKERS ?= 2
 export QATYSU_CONFIG ?= development
 
-.PHONY: run test lint install install-dev translations migrate seed serve bench bench-tally bench-votes bench-count clean
+.PHONY: run test lint install install-dev translations migrate seed serve bench bench-tally bench-votes bench-count bench-web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ serve:
 	  $(FLASK) jobs worker & worker=$$!; \
 	else echo "Background jobs: inline (no REDIS_URL)"; fi; \
 	trap '[ -z "$$worker" ] || kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --bind $(HOST):$(PORT) wsgi:app
 
 run: seed
 	@echo "Qatysu is at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
@@ -64,8 +64,9 @@ test: install-dev translations lint
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
 
 # Benchmarks, run on demand: the counting engine against pabutools, and ballots under load
-# against gunicorn on PostgreSQL (needs a server on 127.0.0.1:5432).
-bench: bench-tally bench-votes bench-count
+# against gunicorn on PostgreSQL (needs a server on 127.0.0.1:5432); bench-web also needs Redis on
+# 127.0.0.1:6379 and wrk (Debian: apt-get install wrk).
+bench: bench-tally bench-votes bench-count bench-web
 
 bench-tally: install-dev translations
 	$(BIN)/python bench/tally.py $(BENCH_ARGS)
@@ -76,6 +77,10 @@ bench-votes: install-dev translations
 # The count at close on a million ballots (PostgreSQL on 127.0.0.1:5432), beside the old count.
 bench-count: install-dev translations
 	$(BIN)/python bench/count_million.py $(BENCH_ARGS)
+
+bench-web: install-dev translations
+	@command -v wrk >/dev/null || { echo "bench-web needs wrk: apt-get install wrk" >&2; exit 2; }
+	$(BIN)/python bench/web.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance/qatysu.db .pytest_cache

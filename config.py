@@ -41,6 +41,7 @@ class Config:
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
 
     # Flask-Limiter: Redis in production so limits hold across workers and hosts.
+    REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     # Every key this site writes to Redis starts with it: two sites (or test runs) can share one.
@@ -48,13 +49,27 @@ class Config:
     # Storage errors as limits.errors.StorageError, and a dead Redis noticed in a second, not a minute.
     RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True, "socket_connect_timeout": 1,
                                  "socket_timeout": 1, "key_prefix": f"{REDIS_KEY_PREFIX}:limits"}
+    # Logs: one JSON object per line on stderr (request lines carry the X-Request-ID), or "text".
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # GET /metrics (Prometheus) answers these addresses (comma-separated, networks allowed) and
+    # requests bearing METRICS_TOKEN; everyone else gets 403. The client address is the one
+    # TRUSTED_PROXIES resolves, so keep /metrics away from the public in nginx as well.
+    METRICS_ALLOWED_IPS = os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
     # Flask-Caching: Redis shares the cache across workers and hosts; without it, per process.
     # With Redis down, a cached function is simply called (Flask-Caching catches the error).
     CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
-    CACHE_KEY_PREFIX = f"{REDIS_KEY_PREFIX}:"
+    # One Redis may serve several sites (staging beside production): each its own prefix.
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", f"{REDIS_KEY_PREFIX}:")
     CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1} if CACHE_REDIS_URL else {}
     CACHE_DEFAULT_TIMEOUT = 300
+    # Published results served from that cache (app/results_cache.py): only with Redis, since a
+    # per-process cache cannot be invalidated in the other workers.
+    RESULTS_CACHE = os.environ.get("RESULTS_CACHE", "1" if os.environ.get("REDIS_URL") else "0") == "1"
+    RESULTS_CACHE_TIMEOUT = int(os.environ.get("RESULTS_CACHE_TIMEOUT", "3600"))
+    RESULTS_CACHE_LOCAL_SECONDS = float(os.environ.get("RESULTS_CACHE_LOCAL_SECONDS", "2"))
     RATELIMIT_STRATEGY = "moving-window"
     # Failed logins: blocked per (IIN, address); across addresses an IIN is only slowed (once it
     # has LOGIN_FAILURES_PER_IIN failures, each address gets the lower allowance below).
@@ -155,6 +170,9 @@ class TestingConfig(DevelopmentConfig):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     JOBS_REDIS_URL = None  # jobs inline; tests/test_jobs.py runs a real worker on its own queue
+    REDIS_URL = None
+    CACHE_TYPE = "SimpleCache"  # one process: the results cache is tested on it
+    RESULTS_CACHE = True
     MAIL_BACKEND = "memory"
     SMS_GATEWAY = "memory"
     STAFF_SECOND_FACTOR_REQUIRED = False

@@ -1,5 +1,4 @@
 """The Qatysu application factory: wiring only."""
-import logging
 import os
 
 from flask import Flask
@@ -61,11 +60,13 @@ def create_app(config_class=None):
     from app.errors import bp as errors_bp
     from app.errors import register_error_handlers
     from app.main import bp as main_bp
+    from app.ops import bp as ops_bp
     from app.results import bp as results_bp
     from app.staff import bp as staff_bp
     from app.voting import bp as voting_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(auth_bp, url_prefix=LANG_PREFIX)
     app.register_blueprint(errors_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
@@ -89,6 +90,8 @@ def create_app(config_class=None):
     from app import templating
 
     templating.init_app(app)
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
+    from app import observability, results_cache
+
+    results_cache.init_app(app)
+    observability.init_app(app)  # last: the outermost layer sees every answer, cached ones too
     return app

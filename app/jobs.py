@@ -29,6 +29,11 @@ def init_jobs(app):
     """Choose RQ or inline for this app."""
     url = app.config.get("JOBS_REDIS_URL")
     app.extensions["jobs"] = {"url": url, "queue": app.config.get("JOBS_QUEUE", QUEUE), "connection": None}
+    if url:  # its length on /metrics, its Redis on /readyz
+        from app import observability
+
+        observability.register_queue(app.extensions["jobs"]["queue"], lambda: len(queue(app)),
+                                     ready=lambda: queue(app).connection.ping())
 
 
 def is_inline(app=None):

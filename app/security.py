@@ -168,6 +168,14 @@ class Throttle:
     def hit(self, key):
         self._call("hit", self._limit(), self.namespace, key)
 
+    def take(self, key):
+        """check() and hit() in one round trip to the storage: a moving-window hit is refused
+        (and not recorded) when the limit is used up; only then is the wait asked for."""
+        limit = self._limit()
+        if not self._call("hit", limit, self.namespace, key):
+            reset_at, _ = self._call("get_window_stats", limit, self.namespace, key)
+            raise Throttled(retry_after=max(1, reset_at - time.time()))
+
     def reset(self, key):
         self._call("clear", self._limit(), self.namespace, key)
 

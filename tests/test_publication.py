@@ -201,3 +201,18 @@ def test_demo_seed_concludes_and_publishes(app, counted_cycle, staff):
         assert decisions[ids["proposals"]["A"]] == "approved"
         assert db.session.scalars(select(ImplementationUpdate)).all()
         assert seed_conclusions(ids["cycle"]).endswith("nothing to conclude")  # idempotent
+
+
+def test_bulk_delete_said_to_be_within_a_cycle_is_still_refused_once_published(app, published_cycle):
+    """voting.cast_ballot skips the guard's count query for a locked cycle in voting
+    (execution option `within_cycle`); the option never opens a published cycle."""
+    from app.models import BallotItem
+
+    ids = published_cycle()
+    with app.app_context():
+        cycle = db.session.get(Cycle, ids["cycle"])
+        ballot = db.session.scalars(select(Ballot).where(Ballot.cycle_id == cycle.id)).first()
+        with pytest.raises(Conflict) as caught:
+            db.session.execute(delete(BallotItem).where(BallotItem.ballot_id == ballot.id),
+                               execution_options={"synchronize_session": False, "within_cycle": cycle.id})
+        assert caught.value.code == "results_published"

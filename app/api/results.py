@@ -5,7 +5,7 @@ from flask import g
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from app import downloads, notifications
+from app import downloads, notifications, results_cache
 from app.api import bp
 from app.api.common import ApiError, field, json_body, optional_token, token_required
 from app.api.openapi import _error_responses, _json, register_paths
@@ -28,7 +28,9 @@ def _cycle_or_404(cycle_id):
 @bp.get("/cycles/<id:cycle_id>/results")
 @optional_token
 def cycle_results(cycle_id):
-    return open_data.results_document(_cycle_or_404(cycle_id), str(get_locale()))
+    cycle = _cycle_or_404(cycle_id)
+    results_cache.offer(cycle)
+    return open_data.results_document(cycle, str(get_locale()))
 
 
 @bp.put("/proposals/<id:proposal_id>/conclusion")

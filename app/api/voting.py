@@ -3,6 +3,7 @@ GET /api/v1/receipts/<code>: anyone's check."""
 from flask import g
 from flask_babel import gettext as _
 
+from app import observability
 from app.api import bp
 from app.api.common import ApiError, field, json_body, token_required
 from app.api.openapi import _error_responses, _json, register_paths
@@ -20,17 +21,17 @@ def ballot_json(ballot):
 @bp.put("/cycles/<id:cycle_id>/ballot")
 @token_required
 def put_ballot(cycle_id):
-    cycle = voting.get_cycle(cycle_id)
+    cycle = voting.get_cycle(cycle_id, lock=True)
     body = json_body()
     proposals = field(body, "proposals", list, required=True)
     if not all(isinstance(p, int) and not isinstance(p, bool) for p in proposals):
         raise ApiError(422, "validation_failed", _("Please correct the highlighted fields."),
                        {"proposals": [_("This field has the wrong type.")]})
     throttle_key = str(g.api_user.id)
-    ballots_by_account.check(throttle_key)
-    ballots_by_account.hit(throttle_key)
-    answer = ballot_json(voting.cast_ballot(g.api_user, cycle, proposals))
+    ballots_by_account.take(throttle_key)
+    answer = ballot_json(voting.cast_ballot(g.api_user, cycle, proposals, locked=True))
     db.session.commit()  # the answer is built first: committing expires what it read
+    observability.ballot_cast()
     return answer
 
 

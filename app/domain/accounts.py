@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
 
 from app.domain import records, residence
 from app.domain.errors import N_, Conflict, FieldErrors, NotAllowed, NotFound, Np_, ValidationFailed
@@ -194,7 +195,10 @@ def user_for_token(token):
     """The token's user, with `signed_in_with` set from the token (assurance.session_level)."""
     if not token:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    # One query for the token, its account and the account's unit (every ballot needs all three);
+    # a SHA-256 lookup, never argon2: tokens are random, long, and checked on every request.
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token))
+                            .options(joinedload(ApiToken.user).joinedload(User.territory)))
     if row is None or row.expires_at <= datetime.now(timezone.utc) or not row.user.is_active:
         return None
     user = row.user

@@ -7,6 +7,7 @@ editable until publication.
 from datetime import datetime, timezone
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.domain import assurance, audit, lifecycle, phases, records
 from app.domain.errors import N_, FieldErrors, NotFound, Np_
@@ -234,7 +235,7 @@ def current_cycles_by_phase():
     """[(phase, [cycles])] of public cycles not yet published, in phase order: the home page."""
     shown = (Phase.PROPOSALS, Phase.REVIEW, Phase.VOTING, Phase.CLOSED)
     cycles = db.session.scalars(select(Cycle).where(Cycle.phase.in_([p.value for p in shown]))
-                                .order_by(Cycle.id.desc())).all()
+                                .options(joinedload(Cycle.territory)).order_by(Cycle.id.desc())).all()
     return [(p.value, [c for c in cycles if c.phase == p.value]) for p in shown
             if any(c.phase == p.value for c in cycles)]
 
@@ -242,6 +243,7 @@ def current_cycles_by_phase():
 def recently_published(limit=3):
     """The latest published cycles, newest publication first: the home page's results."""
     return db.session.scalars(select(Cycle).where(Cycle.phase == Phase.PUBLISHED.value)
+                              .options(joinedload(Cycle.territory))
                               .order_by(Cycle.published_at.desc(), Cycle.id.desc()).limit(limit)).all()
 
 

@@ -40,13 +40,28 @@ PABULIB_RULE = {CountingRule.GREEDY.value: ("greedy", "greedy"),
 
 
 def counted_proposals(cycle):
-    """Admitted proposals with their stored count, most votes first."""
+    """Admitted proposals with their stored count, most votes first; their result, conclusion
+    and implementation updates are loaded with them (a few queries, not a few per proposal)."""
     proposals = db.session.scalars(
         db.select(Proposal).where(Proposal.cycle_id == cycle.id,
                                   Proposal.status == ProposalStatus.ADMITTED.value)
+        .options(selectinload(Proposal.result), selectinload(Proposal.conclusion))
         .order_by(Proposal.id)).all()
     counted = [p for p in proposals if p.result is not None]
+    _prefetch_implementation(counted)
     return sorted(counted, key=lambda p: (-p.result.votes, p.id))
+
+
+def _prefetch_implementation(proposals):
+    """Every proposal's implementation updates in one query, read by implementation_list."""
+    by_proposal = {p.id: [] for p in proposals}
+    if by_proposal:
+        for update in db.session.scalars(
+                db.select(ImplementationUpdate).where(ImplementationUpdate.proposal_id.in_(by_proposal))
+                .order_by(ImplementationUpdate.on_date, ImplementationUpdate.id)):
+            by_proposal[update.proposal_id].append(update)
+    for p in proposals:
+        p._implementation_updates = by_proposal[p.id]
 
 
 def justification_i18n(conclusion):
@@ -71,6 +86,9 @@ def conclusion_dict(conclusion, lang):
 
 
 def implementation_list(proposal):
+    prefetched = proposal.__dict__.get("_implementation_updates")
+    if prefetched is not None:
+        return prefetched
     updates = db.session.scalars(
         db.select(ImplementationUpdate).where(ImplementationUpdate.proposal_id == proposal.id)
         .order_by(ImplementationUpdate.on_date, ImplementationUpdate.id)).all()

@@ -152,6 +152,16 @@ _BULK_CYCLE_COLUMN = {ProposalResult: ProposalResult.cycle_id, Proposal: Proposa
                       Ballot: Ballot.cycle_id, BallotSeal: BallotSeal.cycle_id}
 
 
+def _within_open_cycle(session, cycle_id):
+    """A bulk statement whose caller says it touches only rows of this cycle (execution option
+    `within_cycle`), a cycle this session holds, read under a row lock, and not published: no
+    count query is needed (voting.cast_ballot replacing a ballot's items, on every replacement)."""
+    if cycle_id is None:
+        return False
+    cycle = session.identity_map.get(inspect(Cycle).identity_key_from_primary_key((cycle_id,)))
+    return cycle is not None and _persisted_phase(cycle) != Phase.PUBLISHED.value
+
+
 def refuse_bulk_changes_to_published_results(orm_execute_state):
     if not (orm_execute_state.is_update or orm_execute_state.is_delete):
         return
@@ -159,6 +169,8 @@ def refuse_bulk_changes_to_published_results(orm_execute_state):
     entity = mapper.class_ if mapper is not None else None
     statement = orm_execute_state.statement
     session = orm_execute_state.session
+    if _within_open_cycle(session, orm_execute_state.execution_options.get("within_cycle")):
+        return
     published = select(Cycle.id).where(Cycle.phase == Phase.PUBLISHED.value)
     if entity is Cycle:
         query = select(func.count()).select_from(Cycle).where(Cycle.phase == Phase.PUBLISHED.value)

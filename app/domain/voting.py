@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.domain import phases, records
 from app.domain.assurance import require_assurance
@@ -51,8 +53,10 @@ def new_receipt():
     return "-".join(groups)
 
 
-def get_cycle(cycle_id):
-    cycle = records.get(Cycle, cycle_id)
+def get_cycle(cycle_id, lock=False):
+    """The cycle or NotFound; lock=True reads it under the shared row lock cast_ballot takes
+    (then pass locked=True to cast_ballot in the same transaction: one read instead of two)."""
+    cycle = lock_cycle(cycle_id) if lock else records.get(Cycle, cycle_id)
     if cycle is None:
         raise NotFound("cycle_not_found", N_("No such budget cycle."))
     return cycle
@@ -200,23 +204,26 @@ def _existing(voter, cycle, lock):
     return db.session.scalar(query.execution_options(populate_existing=True))
 
 
-def cast_ballot(voter, cycle, proposal_ids, now=None):
+def cast_ballot(voter, cycle, proposal_ids, now=None, locked=False):
     """Cast or replace the voter's ballot; returns the stored Ballot (flushed, not committed).
 
     On a lost race the session is rolled back (the caller should hold nothing else unflushed
     in it) and the winner's ballot is re-read: replaced where the style allows, else 409."""
     now = now or datetime.now(timezone.utc)
     voter_id, cycle_id = voter.id, cycle.id
-    for _attempt in range(MAX_ATTEMPTS):
-        cycle = lock_cycle(cycle_id)
+    for attempt in range(MAX_ATTEMPTS):
+        if not (locked and attempt == 0):  # locked: read by get_cycle(lock=True) in this transaction
+            cycle = lock_cycle(cycle_id)
         chosen = check_choice(voter, cycle, proposal_ids)
         try:
             ballot = _existing(voter, cycle, lock=True)
+            items = [BallotItem(proposal_id=proposal.id) for proposal in chosen]  # in ballot (id) order
             if ballot is None:
+                # The ballot and its items in one flush (one unit of work, one freeze check).
                 ballot = Ballot(cycle_id=cycle.id, voter_id=voter.id, territory_id=voter.territory_id,
-                                receipt=new_receipt(), secret=new_secret(), cast_at=now, updated_at=now)
+                                receipt=new_receipt(), secret=new_secret(), cast_at=now, updated_at=now,
+                                items=items)
                 db.session.add(ballot)
-                db.session.flush()
             elif ballot.channel != ONLINE:
                 raise already_voted()
             elif cycle.ballot_style == BallotStyle.SINGLE.value:
@@ -225,16 +232,21 @@ def cast_ballot(voter, cycle, proposal_ids, now=None):
             else:
                 # One statement, under the row lock: whatever items exist now go, however they got there.
                 db.session.execute(delete(BallotItem).where(BallotItem.ballot_id == ballot.id),
-                                   execution_options={"synchronize_session": False})
+                                   execution_options={"synchronize_session": False, "within_cycle": cycle.id})
                 db.session.expire(ballot, ["items"])
                 ballot.updated_at = now
-            for proposal in chosen:
-                db.session.add(BallotItem(ballot_id=ballot.id, proposal_id=proposal.id))
+                for item in items:
+                    item.ballot_id = ballot.id
+                db.session.add_all(items)
             db.session.flush()
             # SQLite has no row locks: now that this transaction holds the write lock, make sure
-            # the cycle was not closed (and counted) while we were choosing.
-            phases.require(lock_cycle(cycle_id), "vote")
-            db.session.expire(ballot, ["items"])  # loaded afresh on access: exactly what is stored
+            # the cycle was not closed (and counted) while we were choosing. (PostgreSQL: the
+            # shared row lock taken first already keeps the close waiting for this ballot.)
+            if db.session.get_bind().dialect.name != "postgresql":
+                phases.require(lock_cycle(cycle_id), "vote")
+            # Exactly what is stored: the ballot's row lock kept every other writer out since the
+            # DELETE above (or the ballot is new), so its items are the ones just written.
+            set_committed_value(ballot, "items", items)
             return ballot
         except IntegrityError:
             # Another request of the same voter got there first: start again from what it stored.
@@ -252,7 +264,8 @@ def already_voted():
 def lock_cycle(cycle_id):
     """The cycle, re-read under a shared row lock (PostgreSQL): closing the cycle updates the
     row first, so it waits for ballots in flight, and ballots after it see `closed`."""
-    return db.session.scalar(select(Cycle).where(Cycle.id == cycle_id).with_for_update(read=True)
+    return db.session.scalar(select(Cycle).where(Cycle.id == cycle_id).with_for_update(read=True, of=Cycle)
+                             .options(joinedload(Cycle.territory))  # the residence check reads it
                              .execution_options(populate_existing=True))
 
 

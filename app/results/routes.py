@@ -5,7 +5,7 @@ from flask import abort, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import downloads
+from app import downloads, results_cache
 from app.domain import access, open_data, paper, records
 from app.domain import conclusions as conclusions_domain
 from app.domain.permissions import is_staff_of
@@ -65,12 +65,14 @@ def _results_context(cycle):
 @bp.route(LANG_PREFIX + "/cycles/<id:cycle_id>/results")
 def cycle_results(cycle_id):
     cycle = visible_cycle(cycle_id)
+    results_cache.offer(cycle)
     return render_template("results/results.html", **_results_context(cycle))
 
 
 @bp.route(LANG_PREFIX + "/cycles/<id:cycle_id>/results/protocol")
 def protocol(cycle_id):
     cycle = visible_cycle(cycle_id)
+    results_cache.offer(cycle)
     return render_template("results/protocol.html", **_results_context(cycle))
 
 

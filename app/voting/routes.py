@@ -6,6 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import observability
 from app.domain import access, seal, voting
 from app.domain.errors import DomainError, NotAllowed, NotFound, Throttled
 from app.extensions import db
@@ -76,10 +77,10 @@ def ballot(cycle_id):
             return render_template("voting/confirm.html", cycle=cycle, form=form, proposal=chosen[0],
                                    locale=str(get_locale()))
         key = str(current_user.id)
-        ballots_by_account.check(key)
-        ballots_by_account.hit(key)
+        ballots_by_account.take(key)
         voting.cast_ballot(current_user, cycle, selected)
         db.session.commit()
+        observability.ballot_cast()
     except DomainError as error:
         db.session.rollback()
         if error.code == "ballot_final":
