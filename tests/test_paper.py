@@ -89,6 +89,10 @@ def test_two_matching_entries_store_one_paper_ballot(app, setup):
         # The audit log never holds the IIN, in any form it was typed.
         dumped = " ".join(str(e.before) + str(e.after) for e in db.session.scalars(select(AuditEntry)))
         assert s["iin"] not in dumped
+        # Nor the choices: admins read it, and an entry belongs to a known resident (secrecy).
+        for e in db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("paper.%"))):
+            for snapshot in (e.before or {}, e.after or {}):
+                assert not {"first_choices", "second_choices", "choices"} & set(snapshot), snapshot
 
 
 def test_the_same_staff_member_cannot_make_both_entries(app, setup):

@@ -59,8 +59,11 @@ PAPER = Channel.PAPER.value
 ONLINE = Channel.ONLINE.value
 # Polling points are set up before voting opens and changed while it runs; not after.
 POINT_PHASES = (Phase.DRAFT, Phase.PROPOSALS, Phase.REVIEW, Phase.VOTING)
-ENTRY_FIELDS = ("status", "point_id", "first_by_id", "first_choices", "second_by_id",
-                "second_choices", "resolved_by_id", "ballot_id", "scan_file_id")
+# What the audit log keeps of an entry: who entered, when it was stored, settled or voided —
+# never the choices. Admins read the audit log, and an entry belongs to a known resident, so
+# choices there would tell staff who chose what (ballot secrecy, README "What the database keeps").
+ENTRY_FIELDS = ("status", "point_id", "first_by_id", "second_by_id", "resolved_by_id", "ballot_id",
+                "scan_file_id")
 
 
 # --- polling points ------------------------------------------------------------------------
@@ -422,8 +425,7 @@ def resolve_entry(staff, entry, proposal_ids, now=None):
     except IntegrityError:
         db.session.rollback()
         raise voting.already_voted()
-    audit.record(staff, "paper.resolve", entry, cycle.territory, before,
-                 {**audit.snapshot(entry, ENTRY_FIELDS), "choices": choices})
+    audit.record(staff, "paper.resolve", entry, cycle.territory, before, audit.snapshot(entry, ENTRY_FIELDS))
     return ballot
 
 
