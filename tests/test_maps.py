@@ -50,6 +50,14 @@ def test_demo_file_gives_boxes_and_leaves_some_units_without(app, territories):
         assert unit.code == "195200000" and box == (42.95, 76.2, 43.6, 76.9)
 
 
+def test_territories_api_gives_the_box_in_geojson_order(client, territories):
+    units = {u["code"]: u for u in client.get("/api/v1/territories").get_json()}
+    assert units[ALMATY]["bbox"] == [76.7, 43.05, 77.2, 43.42]   # west, south, east, north
+    assert units["195233000"]["bbox"] is None
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Territory"]
+    assert "bbox" in schema["properties"]
+
+
 def test_six_column_file_still_imports_and_keeps_the_boxes(app, runner, tmp_path, territories):
     result = import_text(runner, tmp_path, HEADER + "\n750000000,,city,Алматы,Алматы,Almaty City\n")
     assert result.exit_code == 0 and "0 units created, 1 updated" in result.output

@@ -38,7 +38,11 @@ COMPONENTS = {
             "code": {"type": "string", "pattern": "^[0-9]{9}$"}, "name": {"type": "string"},
             "name_i18n": I18N, "level": {"type": "string", "enum": [
                 "region", "city", "district", "rural_district", "settlement"]},
-            "parent": {"type": "string", "nullable": True}}},
+            "parent": {"type": "string", "nullable": True},
+            "bbox": {"type": "array", "nullable": True, "minItems": 4, "maxItems": 4,
+                     "items": {"type": "number"},
+                     "description": "The unit's bounding box where the import gave one, in GeoJSON "
+                                    "(RFC 7946) order: [west, south, east, north] (longitude, latitude)"}}},
     },
 }
 

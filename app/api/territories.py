@@ -18,6 +18,14 @@ def list_territories():
                           request.args.get("level", ""))
 
 
+def _bbox(box):
+    """GeoJSON's order (RFC 7946, 5): west, south, east, north; None when no box was imported."""
+    if box is None:
+        return None
+    min_lat, min_lon, max_lat, max_lon = box
+    return [min_lon, min_lat, max_lon, max_lat]
+
+
 @cache.memoize()  # the whole country is 15,000 rows; cleared by `territories import`
 def territory_rows(locale, within, level):
     query = select(Territory).order_by(Territory.path)
@@ -31,6 +39,6 @@ def territory_rows(locale, within, level):
     codes = dict(db.session.execute(select(Territory.id, Territory.code)).all())
     return [
         {"code": u.code, "name": u.name(locale), "name_i18n": u.names, "level": u.level,
-         "parent": codes.get(u.parent_id)}
+         "parent": codes.get(u.parent_id), "bbox": _bbox(u.box)}
         for u in units
     ]
