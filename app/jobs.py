@@ -32,7 +32,7 @@ def init_jobs(app):
     if url:  # its length on /metrics, its Redis on /readyz
         from app import observability
 
-        observability.register_queue(app.extensions["jobs"]["queue"], lambda: len(queue(app)),
+        observability.register_queue(app, app.extensions["jobs"]["queue"], lambda: len(queue(app)),
                                      ready=lambda: queue(app).connection.ping())
 
 

@@ -106,11 +106,28 @@ QUEUE_LENGTH = {"default": lambda: 0}
 READINESS_CHECKS = {}
 
 
-def register_queue(name, length, ready=None):
-    """A job queue's length for /metrics and, optionally, its check for /readyz."""
-    QUEUE_LENGTH[name] = length
+def register_queue(app, name, length, ready=None):
+    """A job queue's length for /metrics and, optionally, its check for /readyz: per app, so an
+    app with another queue (a test's) never answers for this one."""
+    app.extensions.setdefault("qatysu.queue_lengths", {})[name] = length
     if ready is not None:
-        READINESS_CHECKS[f"queue:{name}"] = ready
+        app.extensions.setdefault("qatysu.readiness_checks", {})[f"queue:{name}"] = ready
+
+
+def queue_lengths():
+    """The current app's queue-length hooks (QUEUE_LENGTH until a queue is registered)."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app.extensions.get("qatysu.queue_lengths") or QUEUE_LENGTH
+    return QUEUE_LENGTH
+
+
+def readiness_checks():
+    """Checks beyond the database and Redis: the process-wide ones, then the current app's."""
+    from flask import current_app
+
+    return {**READINESS_CHECKS, **current_app.extensions.get("qatysu.readiness_checks", {})}
 
 
 def ballot_cast():
@@ -122,7 +139,7 @@ class QueueCollector:
 
     def collect(self):
         family = GaugeMetricFamily("qatysu_queue_length", "Jobs waiting in the queue", labels=["queue"])
-        for name, length in sorted(QUEUE_LENGTH.items()):
+        for name, length in sorted(queue_lengths().items()):
             try:
                 family.add_metric([name], float(length()))
             except Exception:  # an unreachable queue is for /readyz to report, not a failed scrape

@@ -149,3 +149,13 @@ def test_no_iin_in_any_log_line(client, log_lines):
 ])
 def test_mask_iins(text, masked):
     assert mask_iins(text) == masked
+
+
+def test_the_job_queue_is_checked_by_readyz_of_its_own_app_only(make_app, client):
+    # An app whose queue's Redis is down names it; another app (no queue) is not affected.
+    queued = make_app(JOBS_REDIS_URL="redis://127.0.0.1:1/0").test_client()
+    response = queued.get("/readyz")
+    assert response.status_code == 503 and response.get_json()["failed"] == ["queue:qatysu"]
+    metrics = queued.get("/metrics").get_data(as_text=True)
+    assert 'qatysu_queue_length{queue="qatysu"} NaN' in metrics
+    assert client.get("/readyz").status_code == 200

@@ -40,7 +40,7 @@ def readyz():
     checks = {"database": _check_database}
     if current_app.config.get("REDIS_URL"):
         checks["redis"] = _check_redis
-    checks.update(observability.READINESS_CHECKS)
+    checks.update(observability.readiness_checks())
     results, failed = {}, []
     for name, check in checks.items():
         try:
