@@ -95,15 +95,6 @@ def translate(message, params=None):
     return gettext(message, **shown)
 
 
-def localized(obj, attribute, lang):
-    """obj.<attribute>_<lang>, falling back to the other languages; returns (text, lang used)."""
-    for candidate in (lang,) + tuple(code for code in LANGUAGES if code != lang):
-        text = getattr(obj, f"{attribute}_{candidate}", None)
-        if text:
-            return text, candidate
-    return "", lang
-
-
 def init_app(app):
     app.url_value_preprocessor(pull_lang_code)
     app.url_defaults(add_lang_code)
