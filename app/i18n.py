@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from flask import g, request
-from flask_babel import format_date, format_decimal, format_time, gettext, ngettext
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext, ngettext
 
 from app.languages import DEFAULT_LANGUAGE, LANG_PREFIX, LANGUAGE_NAMES, LANGUAGES  # noqa: F401 (re-exported)
 
@@ -51,9 +51,24 @@ def add_lang_code(endpoint, values):
 
 
 
-def format_moment(value):
-    """A date and time for people: «2 марта 2026 г., 18:00», four-digit year, no seconds."""
-    return f"{format_date(value, 'long')}, {format_time(value, 'short')}"
+NBSP = "\u00a0"
+# Babel's own formats are poor for kk ("02.03.25", "2025 ж. 2 наурыз"): one explicit pattern per
+# language, as the glossary writes dates: four-digit year, month in words, never seconds.
+DATE_PATTERNS = {"kk": f"d MMMM y{NBSP}'ж'.", "ru": f"d MMMM y{NBSP}'г'.", "en": "d MMMM y"}
+TIME_PATTERN = "HH:mm"
+
+
+def format_when(value, with_time=False):
+    """The one way a date reaches a person: «16 желтоқсан 2026 ж.», «16 декабря 2026 г.»,
+    «16 December 2026» in the page's locale; with_time adds ", 18:00". A datetime is shown in
+    the site's time zone; None gives ""."""
+    if value is None:
+        return ""
+    lang = str(get_locale() or DEFAULT_LANGUAGE)
+    pattern = DATE_PATTERNS.get(lang, DATE_PATTERNS["en"])
+    if not isinstance(value, datetime):
+        return format_date(value, pattern)
+    return format_datetime(value, f"{pattern}, {TIME_PATTERN}" if with_time else pattern)
 
 
 def _localise(value):
@@ -61,7 +76,7 @@ def _localise(value):
     a count with the locale's digit grouping, a {kk, ru, en} text (a unit's names) in the
     page's language."""
     if isinstance(value, datetime):
-        return format_moment(value)
+        return format_when(value, with_time=True)
     if isinstance(value, int) and not isinstance(value, bool):
         return format_decimal(value)  # "10 000", not "10000"
     if isinstance(value, dict) and set(value) <= set(LANGUAGES):
@@ -78,15 +93,6 @@ def translate(message, params=None):
         singular, plural = message
         return ngettext(singular, plural, params["n"], **shown)
     return gettext(message, **shown)
-
-
-def localized(obj, attribute, lang):
-    """obj.<attribute>_<lang>, falling back to the other languages; returns (text, lang used)."""
-    for candidate in (lang,) + tuple(code for code in LANGUAGES if code != lang):
-        text = getattr(obj, f"{attribute}_{candidate}", None)
-        if text:
-            return text, candidate
-    return "", lang
 
 
 def init_app(app):

@@ -4,33 +4,25 @@ Every number, percent, sum of money and date a person reads goes through these (
 "Formatting"): "380 000", "0,02 %", "100 000 000 ₸", "2 наурыз 2025 ж.". Machine outputs (API,
 CSV, Atom timestamps) keep ISO dates and plain numbers and do not use them.
 """
-from datetime import datetime as _datetime
 from types import SimpleNamespace
 
 from flask import request, url_for
-from flask_babel import format_date, format_decimal, format_percent, get_locale
-from flask_babel import format_date as _babel_date
-from flask_babel import format_datetime as _babel_datetime
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from app.domain import texts
-from app.i18n import format_moment
+from app.i18n import NBSP, format_when
 from app.labels import FALLBACK_NOTES, label_context
 from app.web import explain, public_url
 
-NBSP = "\u00a0"
-# Babel's own short and medium dates are poor for kk ("02.03.25", "2025 ж. 02 нау."): one
-# explicit pattern per language, four-digit year, month in words, never seconds.
-DATE_PATTERNS = {"kk": f"d MMMM y{NBSP}'ж'.", "ru": f"d MMMM y{NBSP}'г'.", "en": "d MMMM y"}
-TIME_PATTERN = "HH:mm"
 PERCENT_PATTERNS = {"kk": f"#,##0.##{NBSP}%", "ru": f"#,##0.##{NBSP}%", "en": "#,##0.##%"}
 
 
 def _lang():
     code = str(get_locale() or "kk")
-    return code if code in DATE_PATTERNS else "en"
+    return code if code in PERCENT_PATTERNS else "en"
 
 
 def switch_language_url(lang):
@@ -70,22 +62,14 @@ def tenge(amount):
     return Markup('<span class="money">%s</span>') % format_tenge(amount)
 
 
-def date(value, with_time=False):
-    """2 наурыз 2025 ж. / 2 марта 2025 г. / 2 March 2025 (a datetime in the site's time zone)."""
-    if value is None:
-        return ""
-    pattern = DATE_PATTERNS[_lang()]
-    if isinstance(value, _datetime):
-        if with_time:
-            pattern = f"{pattern}, {TIME_PATTERN}"
-        return _babel_datetime(value, pattern)
-    return _babel_date(value, pattern)
+def date(value):
+    """The `date` filter: «16 желтоқсан 2026 ж.» (app.i18n.format_when)."""
+    return format_when(value)
 
 
-def datetime(value, _format=None):
-    """A timestamp without seconds: "2 марта 2025 г., 14:05". The old Babel format names
-    ("short", "medium") are accepted and ignored, so every template reads the same."""
-    return date(value, with_time=True)
+def datetime(value):
+    """The `datetime` filter: «16 желтоқсан 2026 ж., 18:00», without seconds."""
+    return format_when(value, with_time=True)
 
 
 def nowrap(text):
@@ -112,11 +96,6 @@ def localized(texts_by_language):
                            note=FALLBACK_NOTES[used] if fallback else "")
 
 
-def long_date(moment):
-    """A date as the glossary writes it: «2 марта 2025 г.», no time, no seconds."""
-    return format_date(moment, "long") if moment is not None else ""
-
-
 def cycle_title(cycle):
     """The cycle's title in the page's language; English is optional, so an English page shows
     the Russian (or Kazakh) title, marked with its language and a note saying so."""
@@ -137,7 +116,7 @@ def init_app(app):
                                  cycle_title=cycle_title,
                                  ngettext=_counting_ngettext(app.jinja_env.globals["ngettext"]))
     app.jinja_env.filters.update(tenge=tenge, datetime=datetime, date=date, number=number, percent=percent,
-                                 nowrap=nowrap, explain=explain, moment=format_moment, long_date=long_date)
+                                 nowrap=nowrap, explain=explain)
     app.context_processor(label_context)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

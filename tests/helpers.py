@@ -6,11 +6,13 @@ import functools
 import io
 import re
 import secrets
+import threading
 from pathlib import Path
 
 from PIL import Image
 from sqlalchemy import select
 
+from app.domain.errors import Conflict
 from app.extensions import db
 from app.models import Ballot, BallotItem, Territory, User
 
@@ -230,3 +232,30 @@ class EdsPki:
                .add_certificate(self.intermediate)
                .sign(Encoding.DER, [pkcs7.PKCS7Options.Binary]))
         return base64.b64encode(der).decode("ascii")
+
+
+def race(app, attempts, timeout=60):
+    """Run every attempt at once, each in its own thread with its own session (connection), and
+    commit it; returns ("ok", what it returned) or ("refused", the Conflict's code) for each."""
+    barrier = threading.Barrier(len(attempts))
+    outcomes = []
+
+    def run(attempt):
+        with app.app_context():
+            barrier.wait()
+            try:
+                result = attempt()
+                db.session.commit()
+                outcomes.append(("ok", result))
+            except Conflict as error:
+                db.session.rollback()
+                outcomes.append(("refused", error.code))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(attempt,)) for attempt in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return outcomes

@@ -63,8 +63,8 @@ def set_receipt(app, cycle_id, receipt, proposal_id=None):
 
 # --- 1. The resident ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("lang, date", [("kk", "2026\u202fж. 20 желтоқсан, 18:00"),
-                                        ("ru", "20 декабря 2026\u202fг., 18:00")])
+@pytest.mark.parametrize("lang, date", [("kk", "20 желтоқсан 2026\u00a0ж., 18:00"),
+                                        ("ru", "20 декабря 2026\u00a0г., 18:00")])
 def test_resident_finds_the_vote_button_with_its_closing_date_on_home_and_cycle_page(
         app, client, make_cycle, make_proposal, make_user, lang, date):
     cycle_id, _ = voting_cycle(make_cycle, make_proposal, app)
@@ -205,8 +205,8 @@ def test_staff_are_told_that_staff_accounts_do_not_vote(app, client, make_cycle,
     assert why in text(client.get(f"/{lang}/cycles/{cycle_id}"))
 
 
-@pytest.mark.parametrize("lang, date", [("kk", "2026\u202fж. 1 желтоқсан, 09:00"),
-                                        ("ru", "1 декабря 2026\u202fг., 09:00")])
+@pytest.mark.parametrize("lang, date", [("kk", "1 желтоқсан 2026\u00a0ж., 09:00"),
+                                        ("ru", "1 декабря 2026\u00a0г., 09:00")])
 def test_before_voting_opens_the_page_says_when_it_opens(app, client, make_cycle, make_proposal, lang, date):
     cycle_id, _ = voting_cycle(make_cycle, make_proposal, app, phase="review")
     page = text(client.get(f"/{lang}/cycles/{cycle_id}"))

@@ -418,3 +418,25 @@ def test_results_page_marks_approved_selected_and_implementation(app, client, co
             expected[str(p.id)] = "approved" if approved else ("selected" if p.result.selected else "other")
     assert kinds == expected and "approved" in kinds.values()
     assert f'href="/api/v1/cycles/{ids["cycle"]}/proposals.geojson"' in html
+
+
+def test_proposal_page_shows_its_place_on_a_map_and_in_text(app, client, make_cycle, make_proposal):
+    cycle_id = make_cycle(phase="review")
+    located = make_proposal(cycle_id, title="Сквер у школы", latitude=43.2381234, longitude=76.9453)
+    html = client.get(f"/en/proposals/{located}").get_data(as_text=True)
+    assert 'id="proposal-map" class="map" hidden role="region" aria-label="Map of the place of the proposal"' in html
+    assert 'data-list="proposal-place"' in html and "js/maps.js" in html and "leaflet.js" in html
+    places = re.findall(r'<li data-lat="([^"]+)" data-lon="([^"]+)" data-kind="(\w+)" data-title="([^"]+)"', html)
+    assert places == [("43.2381234", "76.9453", "admitted", "Сквер у школы")]
+    # The text a browser without JavaScript shows: the address and the coordinates, once each.
+    assert html.count("Address or place: пр. Абая, 10") == 1 and html.count("пр. Абая, 10") == 1
+    assert "Coordinates: 43.238123, 76.945300" in html
+
+
+def test_proposal_page_without_a_place_has_no_map(app, client, make_cycle, make_proposal):
+    cycle_id = make_cycle(phase="review")
+    nowhere = make_proposal(cycle_id, title="Без места")
+    html = client.get(f"/en/proposals/{nowhere}").get_data(as_text=True)
+    assert "пр. Абая, 10" in html  # the address alone, in the facts
+    for markup in ("proposal-map", "data-lat=", "js/maps.js", "leaflet", "The place on the map"):
+        assert markup not in html, markup

@@ -4,7 +4,6 @@ import csv
 import io
 import os
 import re
-import threading
 from datetime import date
 
 import pytest
@@ -15,7 +14,7 @@ from app.domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from app.domain.iin import make_iin
 from app.extensions import db
 from app.models import AuditEntry, Ballot, Cycle, PaperEntry, Proposal, Residence, User
-from tests.helpers import ROOT, csrf_token, image_bytes, login, residents
+from tests.helpers import ROOT, csrf_token, image_bytes, login, race, residents
 
 
 def _pdf():
@@ -223,31 +222,6 @@ def test_online_then_paper_and_paper_then_online_are_refused(app, setup, make_us
     assert sorted(ballots(app, s["cycle"])) == sorted([(s["voter"], "online", [p1]), (other, "paper", [p1])])
 
 
-def _race(app, attempts):
-    """Run every attempt at once, each in its own thread with its own session (connection)."""
-    barrier = threading.Barrier(len(attempts))
-    outcomes = []
-
-    def run(attempt):
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcomes.append(("ok", attempt()))
-                db.session.commit()
-            except Conflict as error:
-                db.session.rollback()
-                outcomes.append(("refused", error.code))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in attempts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return outcomes
-
-
 def test_parallel_paper_store_and_online_casts_leave_one_ballot(app, setup, make_user):
     """The database decides: a second paper entry and online casts of the same person at once."""
     s = setup
@@ -264,7 +238,7 @@ def test_parallel_paper_store_and_online_casts_leave_one_ballot(app, setup, make
         def online():
             return voting.cast_ballot(db.session.get(User, voter), db.session.get(Cycle, s["cycle"]), [p2]).channel
 
-        outcomes = _race(app, [second, online, online])
+        outcomes = race(app, [second, online, online])
         mine = [b for b in ballots(app, s["cycle"]) if b[0] == voter]
         assert len(mine) == 1, (round_, outcomes, mine)
         if mine[0][1] == "paper":
@@ -282,7 +256,7 @@ def test_parallel_first_entries_of_one_person_become_one_entry(app, setup):
         return lambda: paper.enter_ballot(db.session.get(User, staff_id), db.session.get(Cycle, s["cycle"]),
                                           s["iin"], [p1], key).status
 
-    outcomes = _race(app, [entry_by(s["staff"][0]), entry_by(s["staff"][1])])
+    outcomes = race(app, [entry_by(s["staff"][0]), entry_by(s["staff"][1])])
     assert sorted(outcomes) == [("ok", "awaiting_second_entry"), ("ok", "stored")], outcomes
     with app.app_context():
         assert db.session.scalar(select(func.count(PaperEntry.id))) == 1

@@ -39,17 +39,19 @@ def test_production_refuses_weak_secret(monkeypatch, secret):
         create_app(Weak)
 
 
+class _Production(ProductionConfig):
+    """A production configuration that starts: strong secrets, SMTP, a public URL."""
+    SECRET_KEY = "s" * 48
+    IIN_HMAC_KEY = "i" * 48
+    SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://nobody@127.0.0.1/none"
+    MAIL_BACKEND = "smtp"
+    PUBLIC_URL = "https://qatysu.example"
+
+
 def test_production_starts_with_strong_secrets():
     from app import create_app
 
-    class Strong(ProductionConfig):
-        SECRET_KEY = "s" * 48
-        IIN_HMAC_KEY = "i" * 48
-        SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://nobody@127.0.0.1/none"
-        MAIL_BACKEND = "smtp"
-        PUBLIC_URL = "https://qatysu.example"
-
-    assert create_app(Strong).config["SESSION_COOKIE_SECURE"] is True
+    assert create_app(_Production).config["SESSION_COOKIE_SECURE"] is True
 
 
 def test_no_stack_trace_on_server_error(app):
@@ -247,14 +249,6 @@ def test_database_outage_answers_503_envelope(app_without_database, caplog):
         assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
         assert response.get_json()["error"]["code"] == "unavailable"
     assert "900517300011" not in caplog.text
-
-
-class _Production(ProductionConfig):
-    SECRET_KEY = "s" * 48
-    IIN_HMAC_KEY = "i" * 48
-    SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://nobody@127.0.0.1/none"
-    MAIL_BACKEND = "smtp"
-    PUBLIC_URL = "https://qatysu.example"
 
 
 @pytest.mark.parametrize("backend", ["console", "memory", ""])

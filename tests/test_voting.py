@@ -1,6 +1,6 @@
 """Casting ballots: who, when, what, how many, and one ballot per person under races."""
+import functools
 import re
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -9,7 +9,7 @@ from app.domain import voting
 from app.domain.errors import Conflict, DomainError, NotAllowed
 from app.extensions import db
 from app.models import Ballot, BallotItem, Cycle, User
-from tests.helpers import catalogue_translation, csrf_token, residents
+from tests.helpers import catalogue_translation, csrf_token, race, residents
 
 
 def cast(app, voter_id, cycle_id, ids):
@@ -147,30 +147,11 @@ def test_receipts_are_random():
     assert len(codes) == 2000
 
 
-def _race(app, voter, cycle_id, submissions):
-    """Submit every set at once from the same account; returns (receipts, refusals)."""
-    barrier = threading.Barrier(len(submissions))
-    outcomes = []
-
-    def submit(ids):
-        with app.app_context():
-            barrier.wait()
-            try:
-                ballot = voting.cast_ballot(db.session.get(User, voter), db.session.get(Cycle, cycle_id), ids)
-                db.session.commit()
-                outcomes.append(("ok", ballot.receipt))
-            except Conflict as error:
-                db.session.rollback()
-                outcomes.append(("refused", error.code))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=submit, args=(ids,)) for ids in submissions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return outcomes
+def _casts(voter, cycle_id, submissions):
+    """One attempt per set of proposals, all from the same account, each giving its receipt."""
+    def cast_one(ids):
+        return voting.cast_ballot(db.session.get(User, voter), db.session.get(Cycle, cycle_id), ids).receipt
+    return [functools.partial(cast_one, ids) for ids in submissions]
 
 
 def test_parallel_approval_submissions_leave_one_ballot_with_one_set(app, make_cycle, proposal):
@@ -178,7 +159,7 @@ def test_parallel_approval_submissions_leave_one_ballot_with_one_set(app, make_c
     ps = [proposal(cycle_id) for _ in range(4)]
     submissions = [[ps[0], ps[1]], [ps[2], ps[3]], [ps[1], ps[2], ps[3]], [ps[0]], [ps[3]], [ps[0], ps[2]]]
     for voter in residents(app, "751410000", 3):
-        outcomes = _race(app, voter, cycle_id, submissions)
+        outcomes = race(app, _casts(voter, cycle_id, submissions))
         assert len(outcomes) == len(submissions) and all(kind == "ok" for kind, _ in outcomes), outcomes
         mine = [row for row in stored(app, cycle_id) if row[0] == voter]
         assert len(mine) == 1
@@ -192,7 +173,7 @@ def test_parallel_single_submissions_one_wins_the_rest_are_told(app, make_cycle,
     cycle_id = make_cycle(phase="voting", ballot_style="single", max_choices=None)
     ps = [proposal(cycle_id) for _ in range(3)]
     voter = residents(app, "751410000", 1)[0]
-    outcomes = _race(app, voter, cycle_id, [[ps[0]], [ps[1]], [ps[2]], [ps[0]]])
+    outcomes = race(app, _casts(voter, cycle_id, [[ps[0]], [ps[1]], [ps[2]], [ps[0]]]))
     assert sorted(kind for kind, _ in outcomes) == ["ok", "refused", "refused", "refused"]
     assert {code for kind, code in outcomes if kind == "refused"} == {"ballot_final"}
     (row,) = stored(app, cycle_id)

@@ -15,6 +15,13 @@ from app.languages import LANGUAGES
 from app.models import Cycle, Proposal
 
 
+def _record_or_404(model, record_id):
+    record = records.get(model, record_id)
+    if record is None:
+        raise ApiError(404, "not_found", _("This page does not exist."))
+    return record
+
+
 def _cycle_or_404(cycle_id):
     cycle = records.get(Cycle, cycle_id)
     seen_as = access.results_access(g.api_user, cycle)
@@ -36,9 +43,7 @@ def cycle_results(cycle_id):
 @bp.put("/proposals/<id:proposal_id>/conclusion")
 @token_required
 def put_conclusion(proposal_id):
-    proposal = records.get(Proposal, proposal_id)
-    if proposal is None:
-        raise ApiError(404, "not_found", _("This page does not exist."))
+    proposal = _record_or_404(Proposal, proposal_id)
     body = json_body()
     decision = field(body, "decision", str, required=True)
     justification = field(body, "justification", dict) or {}
@@ -63,9 +68,7 @@ def put_conclusion(proposal_id):
 @bp.post("/cycles/<id:cycle_id>/publish")
 @token_required
 def publish_cycle(cycle_id):
-    cycle = records.get(Cycle, cycle_id)
-    if cycle is None:
-        raise ApiError(404, "not_found", _("This page does not exist."))
+    cycle = _record_or_404(Cycle, cycle_id)
     lifecycle.publish(cycle, g.api_user)
     db.session.commit()
     notifications.notify_cycle_published(cycle)

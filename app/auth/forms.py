@@ -18,21 +18,33 @@ from app.domain.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.languages import LANGUAGE_NAMES
 
 
+def _new_password(label):
+    return PasswordField(label, validators=[DataRequired(message=_l("Enter a password."))],
+                         description=lazy_ngettext("At least %(num)s character.", "At least %(num)s characters.",
+                                                   MIN_PASSWORD_LENGTH),
+                         render_kw={"autocomplete": "new-password", "maxlength": MAX_PASSWORD_LENGTH})
+
+
+def _repeated_password(of):
+    return PasswordField(_l("Repeat the password"),
+                         validators=[EqualTo(of, message=_l("The passwords do not match."))],
+                         render_kw={"autocomplete": "new-password"})
+
+
+def _home_territory():
+    return SelectField(_l("Where you live"), validate_choice=False,
+                       description=_l("The unit (city, district, rural district or village) of your home."))
+
+
 class RegisterForm(FlaskForm):
     iin = StringField(_l("IIN"), validators=[DataRequired(message=_l("Enter your IIN."))],
                       description=_l("12 digits. It is stored only in a protected form and never shown."),
                       render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 14})
     full_name = StringField(_l("Full name"), validators=[DataRequired(message=_l("Enter your full name."))],
                             render_kw={"autocomplete": "name", "maxlength": 200})
-    territory = SelectField(_l("Where you live"), validate_choice=False,
-                            description=_l("The unit (city, district, rural district or village) of your home."))
-    password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter a password."))],
-                             description=lazy_ngettext("At least %(num)s character.", "At least %(num)s characters.",
-                                                      MIN_PASSWORD_LENGTH),
-                             render_kw={"autocomplete": "new-password", "maxlength": MAX_PASSWORD_LENGTH})
-    password2 = PasswordField(_l("Repeat the password"),
-                              validators=[EqualTo("password", message=_l("The passwords do not match."))],
-                              render_kw={"autocomplete": "new-password"})
+    territory = _home_territory()
+    password = _new_password(_l("Password"))
+    password2 = _repeated_password("password")
     phone = TelField(_l("Phone (optional)"), validators=[Optional(), Length(max=20)],
                      render_kw={"autocomplete": "tel"})
     email = EmailField(_l("Email (optional)"), validators=[Optional(), Length(max=200)],
@@ -68,24 +80,14 @@ class EdsDemoForm(FlaskForm):
 
 
 class HomeForm(FlaskForm):
-    territory = SelectField(_l("Where you live"), validate_choice=False,
-                            description=_l("The unit (city, district, rural district or village) of your home."))
+    territory = _home_territory()
     submit = SubmitField(_l("Save"))
-
-
-def _new_password(label):
-    return PasswordField(label, validators=[DataRequired(message=_l("Enter a password."))],
-                         description=lazy_ngettext("At least %(num)s character.", "At least %(num)s characters.",
-                                                   MIN_PASSWORD_LENGTH),
-                         render_kw={"autocomplete": "new-password", "maxlength": MAX_PASSWORD_LENGTH})
 
 
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), render_kw={"autocomplete": "current-password"})
     new = _new_password(_l("New password"))
-    new2 = PasswordField(_l("Repeat the password"),
-                         validators=[EqualTo("new", message=_l("The passwords do not match."))],
-                         render_kw={"autocomplete": "new-password"})
+    new2 = _repeated_password("new")
     submit = SubmitField(_l("Change the password"))
 
 
@@ -97,9 +99,7 @@ class ForgotPasswordForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     new = _new_password(_l("New password"))
-    new2 = PasswordField(_l("Repeat the password"),
-                         validators=[EqualTo("new", message=_l("The passwords do not match."))],
-                         render_kw={"autocomplete": "new-password"})
+    new2 = _repeated_password("new")
     submit = SubmitField(_l("Set the new password"))
 
 

@@ -131,6 +131,18 @@ def test_cycle_map_and_its_list_by_mouse_and_keyboard(page, context, demo_server
     page.get_by_role("button", name="Show", exact=True).click()
     expect(places).to_have_count(1)
     expect(markers).to_have_count(1)
+
+    # The proposal's own page, opened from the list: one marker, and its place in words.
+    title = places.first.get_attribute("data-title")
+    places.first.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    own = page.get_by_role("region", name="Map of the place of the proposal")
+    expect(own).to_be_visible()
+    expect(own.locator(".leaflet-marker-icon")).to_have_count(1)
+    expect(own.locator(".leaflet-marker-icon")).to_have_attribute("aria-label", title)
+    expect(page.locator("#proposal-place")).to_contain_text("Coordinates: ")
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
     assert _tiles_were_blocked(context), "the map never asked the tile server for tiles"
     assert not refused, refused
 

@@ -19,6 +19,8 @@ from babel.dates import format_date
 from browser_checks import AXE_JS, assert_accessible, assert_no_horizontal_scroll, ui_ntext, ui_text
 from playwright.sync_api import expect
 
+from app.i18n import DATE_PATTERNS
+
 LANG = "ru"
 ALMATY = ZoneInfo("Asia/Almaty")   # the site's time zone (BABEL_DEFAULT_TIMEZONE)
 STAFF = "Айгүл Сапарова"          # the demo's staff member of Almaty city's akimat
@@ -235,7 +237,7 @@ def test_staff_take_a_new_cycle_from_draft_to_published(page, resident_page, log
     # --- voting ---------------------------------------------------------------------------------
     page.get_by_role("link", name=t("Manage"), exact=True).click()   # from the protocol, back to the cycle
     staff.check()
-    _move_to_next_phase(page, "Voting", early=format_date(voting_opens, "long", locale=LANG))
+    _move_to_next_phase(page, "Voting", early=format_date(voting_opens, DATE_PATTERNS[LANG], locale=LANG))
     staff.check()
 
     resident.get_by_role("link", name=t("Home"), exact=True).first.click()
