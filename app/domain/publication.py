@@ -114,6 +114,7 @@ def _cycle_id_of(session, obj):
 
 
 GUARDED = (Cycle, Proposal, ProposalResult, Conclusion, Ballot, BallotItem, BallotSeal)
+_GUARDED_TABLES = frozenset(model.__tablename__ for model in GUARDED + (ImplementationUpdate,))
 
 
 def _changed_columns(obj):
@@ -162,7 +163,39 @@ def _within_open_cycle(session, cycle_id):
     return cycle is not None and _persisted_phase(cycle) != Phase.PUBLISHED.value
 
 
+def _refuse_statement_inserts(orm_execute_state):
+    """INSERT statements run through the session bypass `before_flush` (voting.cast_ballot
+    writes a ballot and its items so, without the unit of work). One into a guarded table that
+    names its cycle (execution option `within_cycle`) must name a cycle this session holds under
+    its row lock and not published; otherwise the cycles (or ballots) in its parameters are
+    checked, one query."""
+    table = getattr(orm_execute_state.statement, "table", None)
+    if table is None or table.name not in _GUARDED_TABLES:
+        return
+    session = orm_execute_state.session
+    cycle_id = orm_execute_state.execution_options.get("within_cycle")
+    if cycle_id is not None:
+        if not _within_open_cycle(session, cycle_id):
+            raise ResultsFrozen()
+        return
+    params = orm_execute_state.parameters
+    rows = params if isinstance(params, (list, tuple)) else [params or {}]
+    cycles = {row.get("cycle_id") for row in rows} - {None}
+    ballots = {row.get("ballot_id") for row in rows} - {None}
+    published = select(Cycle.id).where(Cycle.phase == Phase.PUBLISHED.value)
+    with session.no_autoflush:
+        if cycles and session.execute(select(func.count()).select_from(Cycle).where(
+                Cycle.id.in_(cycles), Cycle.phase == Phase.PUBLISHED.value)).scalar():
+            raise ResultsFrozen()
+        if ballots and session.execute(select(func.count()).select_from(Ballot).where(
+                Ballot.id.in_(ballots), Ballot.cycle_id.in_(published))).scalar():
+            raise ResultsFrozen()
+
+
 def refuse_bulk_changes_to_published_results(orm_execute_state):
+    if orm_execute_state.is_insert:
+        _refuse_statement_inserts(orm_execute_state)
+        return
     if not (orm_execute_state.is_update or orm_execute_state.is_delete):
         return
     mapper = orm_execute_state.bind_mapper
