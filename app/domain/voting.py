@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -45,6 +46,7 @@ from app.tally.seal import new_secret
 
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed back
 RECEIPT_GROUPS, RECEIPT_GROUP_LENGTH = 4, 4  # 16 symbols of 5 bits: 80 random bits
+DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 MAX_ATTEMPTS = 3  # insert races resolved by re-reading; a fourth loss would be a bug
 
 
@@ -282,9 +284,16 @@ def cast_ballot(voter, cycle, proposal_ids, now=None, locked=False):
         require_can_vote(voter, cycle)
         chosen = _checked_ids(cycle, _normalise_ids(proposal_ids), on_ballot_costs(cycle))
         try:
-            ballot = _existing(voter, cycle, lock=True)
-            if ballot is None:
-                ballot = _insert_ballot(voter, cycle, now)
+            # A first ballot is one INSERT; when the voter has one (ON CONFLICT on
+            # uq_ballot_cycle_voter: nothing inserted, after waiting for any insert in flight
+            # to commit or roll back), it is read under its row lock and replaced below.
+            ballot = new = _insert_ballot(voter, cycle, now)
+            if new is None:
+                ballot = _existing(voter, cycle, lock=True)
+            if ballot is None:  # the conflicting ballot went away between the two statements
+                raise IntegrityError("ballot vanished", None, Exception("retry"))
+            if ballot is new:
+                pass  # a first ballot: its items follow
             elif ballot.channel != ONLINE:
                 raise already_voted()
             elif cycle.ballot_style == BallotStyle.SINGLE.value:
@@ -314,15 +323,20 @@ def cast_ballot(voter, cycle, proposal_ids, now=None, locked=False):
 
 
 def _insert_ballot(voter, cycle, now):
-    """A new ballot row, written with one INSERT … RETURNING instead of the unit of work (the
-    freeze guard checks it: publication._refuse_statement_inserts), then put in the session as
-    the persistent object it is."""
+    """A new ballot row, written with one INSERT … ON CONFLICT DO NOTHING RETURNING instead of
+    the unit of work (the freeze guard checks it: publication._refuse_statement_inserts), then
+    put in the session as the persistent object it is; None when the voter has a ballot."""
     values = {"cycle_id": cycle.id, "voter_id": voter.id, "territory_id": voter.territory_id,
               "receipt": new_receipt(), "secret": new_secret(), "cast_at": now, "updated_at": now,
               "channel": ONLINE}
     table = Ballot.__table__
-    ballot_id = db.session.execute(table.insert().values(**values).returning(table.c.id),
-                                   execution_options={"within_cycle": cycle.id}).scalar_one()
+    dialect = db.session.get_bind().dialect.name
+    statement = DIALECT_INSERT.get(dialect, DIALECT_INSERT["postgresql"])(table).values(**values)
+    statement = statement.on_conflict_do_nothing(index_elements=["cycle_id", "voter_id"])
+    ballot_id = db.session.execute(statement.returning(table.c.id),
+                                   execution_options={"within_cycle": cycle.id}).scalar()
+    if ballot_id is None:
+        return None
     return _persistent(Ballot(id=ballot_id, **values))
 
 
