@@ -163,6 +163,23 @@ def _within_open_cycle(session, cycle_id):
     return cycle is not None and _persisted_phase(cycle) != Phase.PUBLISHED.value
 
 
+def _plain(key, value):
+    return getattr(key, "key", key), getattr(value, "value", value)  # Column/str, BindParameter/value
+
+
+def _insert_rows(statement, params):
+    """The rows an INSERT writes, as {column name: value}: its parameters and its VALUES."""
+    rows = list(params) if isinstance(params, (list, tuple)) else [params or {}]
+    inline = dict(_plain(k, v) for k, v in (getattr(statement, "_values", None) or {}).items())
+    for block in getattr(statement, "_multi_values", ()) or ():
+        for row in block:
+            if isinstance(row, dict):
+                rows.append(dict(_plain(k, v) for k, v in row.items()))
+            else:  # positional: the table's columns in order
+                rows.append(dict(_plain(c, v) for c, v in zip(statement.table.columns, row)))
+    return [{**inline, **row} for row in rows] if inline else rows
+
+
 def _refuse_statement_inserts(orm_execute_state):
     """INSERT statements run through the session bypass `before_flush` (voting.cast_ballot
     writes a ballot and its items so, without the unit of work). One into a guarded table that
@@ -178,8 +195,7 @@ def _refuse_statement_inserts(orm_execute_state):
         if not _within_open_cycle(session, cycle_id):
             raise ResultsFrozen()
         return
-    params = orm_execute_state.parameters
-    rows = params if isinstance(params, (list, tuple)) else [params or {}]
+    rows = _insert_rows(orm_execute_state.statement, orm_execute_state.parameters)
     cycles = {row.get("cycle_id") for row in rows} - {None}
     ballots = {row.get("ballot_id") for row in rows} - {None}
     published = select(Cycle.id).where(Cycle.phase == Phase.PUBLISHED.value)
