@@ -5,7 +5,8 @@ the one-step action). It refuses while any admitted proposal lacks a conclusion,
 time and the publisher, and stores the SHA-256 digest of the published data (recipe in
 app.domain.open_data). From then on nothing in the results may change: the domain functions
 refuse with 409, and a SQLAlchemy `before_flush` guard (plus a guard on bulk UPDATE/DELETE)
-refuses any change that slipped past them, whichever page, API, CLI or admin tool tried it.
+refuses any change that slipped past them (INSERT statements run through the session
+too), whichever page, API, CLI or admin tool tried it.
 The app factory installs that guard explicitly (`install_freeze_guard`).
 """
 from datetime import datetime, timezone

@@ -3,9 +3,11 @@
 The style's limits live here (single: exactly one and final; approval: 1..max_choices;
 knapsack: total cost within the budget), and so does the concurrency story: two tabs, a double
 click or a retried request from the same account may race. The unique constraints
-uq_ballot_cycle_voter and uq_ballot_item decide who created the ballot; the loser rolls back,
-re-reads the winner's ballot under a row lock and either replaces its items (approval,
-knapsack) or gets 409 `ballot_final` (single). Items are replaced with one bulk DELETE under
+uq_ballot_cycle_voter and uq_ballot_item decide who created the ballot: a ballot is written
+with INSERT … ON CONFLICT (cycle, voter) DO NOTHING, which waits for a competing insert in
+flight; the loser inserts nothing, reads the winner's ballot under a row lock and either
+replaces its items (approval, knapsack) or gets 409 `ballot_final` (single). Any other
+IntegrityError rolls back and starts again. Items are replaced with one bulk DELETE under
 that lock, so the stored set is always exactly one submission's set, never a union.
 
 Paper ballots (app.domain.paper) are Ballot rows too, with `channel` "paper": the same
