@@ -25,6 +25,9 @@ def create_app(config_class=None):
 
     app.url_map.converters["id"] = IdConverter
     install_freeze_guard()
+    from app.domain.voting import install_ballot_cache_listener
+
+    install_ballot_cache_listener()
 
     configure_password_hashing(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"],
                                app.config["ARGON2_PARALLELISM"])

@@ -297,3 +297,83 @@ def test_demo_ballots_are_cast_inside_the_territory_and_idempotent(app, make_cyc
     rows = stored(app, cycle_id)
     assert len(rows) == 3 and all(code.startswith("19523") for *_, code in rows)
     assert all(1 <= len(items) <= 2 for _, _, items, _ in rows)
+
+
+# --- the ballot PUT's fast path: statements instead of the unit of work, the kept ballot ------
+
+def test_a_proposal_changed_during_voting_reaches_the_next_ballot_at_once(app, approval, voter_id):
+    """Each worker keeps a voting cycle's admitted proposals; a change to a proposal flushed in
+    the process (by hand: the domain never changes them once voting is open) drops that copy."""
+    from app.models import Proposal
+
+    cycle_id, (p1, p2, p3) = approval
+    assert cast(app, voter_id(), cycle_id, [p3])[1] == [p3]  # the cycle's ballot is now kept
+    with app.app_context():
+        db.session.get(Proposal, p3).status = "rejected"
+        db.session.commit()
+    with pytest.raises(DomainError) as refused:
+        cast(app, voter_id(), cycle_id, [p3])
+    assert refused.value.code == "unknown_proposal"
+    with app.app_context():
+        db.session.get(Proposal, p3).status = "admitted"
+        db.session.commit()
+    assert cast(app, voter_id(), cycle_id, [p1, p3])[1] == [p1, p3]
+
+
+def test_the_kept_ballot_is_per_cycle_and_only_while_voting(app, make_cycle, proposal, voter_id):
+    first = make_cycle(phase="voting", ballot_style="approval", max_choices=2)
+    second = make_cycle(phase="voting", ballot_style="approval", max_choices=2)
+    a, b = proposal(first), proposal(second)
+    assert cast(app, voter_id(), first, [a])[1] == [a]
+    with pytest.raises(DomainError) as refused:
+        cast(app, voter_id(), first, [b])  # the other cycle's proposal is not on this ballot
+    assert refused.value.code == "unknown_proposal"
+    assert cast(app, voter_id(), second, [b])[1] == [b]
+    with app.app_context():
+        cycle = db.session.get(Cycle, first)
+        assert voting.on_ballot_costs(cycle) == {a: 5_000_000}
+        voting.forget_ballot_cache()
+        cycle.phase = "review"  # not voting (as read in this transaction): read, never kept
+        assert voting.on_ballot_costs(cycle) == {a: 5_000_000}
+        assert voting._ballot_cache_key(cycle) not in voting._on_ballot_cache
+        cycle.phase = "voting"
+        voting.on_ballot_costs(cycle)
+        assert voting._ballot_cache_key(cycle) in voting._on_ballot_cache
+        db.session.rollback()
+
+
+def test_ballot_inserts_through_the_session_are_refused_in_a_published_cycle(app, published_cycle):
+    """The freeze guard sees INSERT statements too (cast_ballot writes ballots with them)."""
+    from sqlalchemy import insert
+
+    from app.domain.publication import ResultsFrozen
+
+    ids = published_cycle()
+    with app.app_context():
+        ballot_id = db.session.scalar(select(Ballot.id).where(Ballot.cycle_id == ids["cycle"]))
+        voter = db.session.scalar(select(User.id).where(User.role == "resident"))
+        with pytest.raises(ResultsFrozen):
+            db.session.execute(insert(BallotItem).values(ballot_id=ballot_id,
+                                                         proposal_id=next(iter(ids["proposals"].values()))))
+        db.session.rollback()
+        with pytest.raises(ResultsFrozen):
+            db.session.execute(insert(Ballot).values(cycle_id=ids["cycle"], voter_id=voter, territory_id=1,
+                                                     receipt="X", secret="s"))
+        db.session.rollback()
+        cycle = db.session.get(Cycle, ids["cycle"])  # held, but published: naming it does not help
+        with pytest.raises(ResultsFrozen):
+            db.session.execute(insert(Ballot.__table__).values(cycle_id=cycle.id, voter_id=voter, territory_id=1,
+                                                               receipt="Y", secret="s"),
+                               execution_options={"within_cycle": cycle.id})
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.receipt.in_(["X", "Y"]))) == 0
+
+
+def test_a_token_ballot_sets_no_session_cookie(app, client, approval, make_user, api_token):
+    cycle_id, (p1, _p2, _p3) = approval
+    _voter, iin = make_user(territory="751410000")
+    headers = api_token(iin)
+    response = client.put(f"/api/v1/cycles/{cycle_id}/ballot", json={"proposals": [p1]}, headers=headers)
+    assert response.status_code == 200 and response.get_json()["proposals"] == [p1]
+    assert response.get_json()["secret"]
+    assert not [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]

@@ -5,7 +5,8 @@ the one-step action). It refuses while any admitted proposal lacks a conclusion,
 time and the publisher, and stores the SHA-256 digest of the published data (recipe in
 app.domain.open_data). From then on nothing in the results may change: the domain functions
 refuse with 409, and a SQLAlchemy `before_flush` guard (plus a guard on bulk UPDATE/DELETE)
-refuses any change that slipped past them, whichever page, API, CLI or admin tool tried it.
+refuses any change that slipped past them (INSERT statements run through the session
+too), whichever page, API, CLI or admin tool tried it.
 The app factory installs that guard explicitly (`install_freeze_guard`).
 """
 from datetime import datetime, timezone
@@ -114,6 +115,7 @@ def _cycle_id_of(session, obj):
 
 
 GUARDED = (Cycle, Proposal, ProposalResult, Conclusion, Ballot, BallotItem, BallotSeal)
+_GUARDED_TABLES = frozenset(model.__tablename__ for model in GUARDED + (ImplementationUpdate,))
 
 
 def _changed_columns(obj):
@@ -162,7 +164,55 @@ def _within_open_cycle(session, cycle_id):
     return cycle is not None and _persisted_phase(cycle) != Phase.PUBLISHED.value
 
 
+def _plain(key, value):
+    return getattr(key, "key", key), getattr(value, "value", value)  # Column/str, BindParameter/value
+
+
+def _insert_rows(statement, params):
+    """The rows an INSERT writes, as {column name: value}: its parameters and its VALUES."""
+    rows = list(params) if isinstance(params, (list, tuple)) else [params or {}]
+    inline = dict(_plain(k, v) for k, v in (getattr(statement, "_values", None) or {}).items())
+    for block in getattr(statement, "_multi_values", ()) or ():
+        for row in block:
+            if isinstance(row, dict):
+                rows.append(dict(_plain(k, v) for k, v in row.items()))
+            else:  # positional: the table's columns in order
+                rows.append(dict(_plain(c, v) for c, v in zip(statement.table.columns, row)))
+    return [{**inline, **row} for row in rows] if inline else rows
+
+
+def _refuse_statement_inserts(orm_execute_state):
+    """INSERT statements run through the session bypass `before_flush` (voting.cast_ballot
+    writes a ballot and its items so, without the unit of work). One into a guarded table that
+    names its cycle (execution option `within_cycle`) must name a cycle this session holds under
+    its row lock and not published; otherwise the cycles (or ballots) in its parameters are
+    checked, one query."""
+    table = getattr(orm_execute_state.statement, "table", None)
+    if table is None or table.name not in _GUARDED_TABLES:
+        return
+    session = orm_execute_state.session
+    cycle_id = orm_execute_state.execution_options.get("within_cycle")
+    if cycle_id is not None:
+        if not _within_open_cycle(session, cycle_id):
+            raise ResultsFrozen()
+        return
+    rows = _insert_rows(orm_execute_state.statement, orm_execute_state.parameters)
+    cycles = {row.get("cycle_id") for row in rows} - {None}
+    ballots = {row.get("ballot_id") for row in rows} - {None}
+    published = select(Cycle.id).where(Cycle.phase == Phase.PUBLISHED.value)
+    with session.no_autoflush:
+        if cycles and session.execute(select(func.count()).select_from(Cycle).where(
+                Cycle.id.in_(cycles), Cycle.phase == Phase.PUBLISHED.value)).scalar():
+            raise ResultsFrozen()
+        if ballots and session.execute(select(func.count()).select_from(Ballot).where(
+                Ballot.id.in_(ballots), Ballot.cycle_id.in_(published))).scalar():
+            raise ResultsFrozen()
+
+
 def refuse_bulk_changes_to_published_results(orm_execute_state):
+    if orm_execute_state.is_insert:
+        _refuse_statement_inserts(orm_execute_state)
+        return
     if not (orm_execute_state.is_update or orm_execute_state.is_delete):
         return
     mapper = orm_execute_state.bind_mapper

@@ -3,9 +3,11 @@
 The style's limits live here (single: exactly one and final; approval: 1..max_choices;
 knapsack: total cost within the budget), and so does the concurrency story: two tabs, a double
 click or a retried request from the same account may race. The unique constraints
-uq_ballot_cycle_voter and uq_ballot_item decide who created the ballot; the loser rolls back,
-re-reads the winner's ballot under a row lock and either replaces its items (approval,
-knapsack) or gets 409 `ballot_final` (single). Items are replaced with one bulk DELETE under
+uq_ballot_cycle_voter and uq_ballot_item decide who created the ballot: a ballot is written
+with INSERT … ON CONFLICT (cycle, voter) DO NOTHING, which waits for a competing insert in
+flight; the loser inserts nothing, reads the winner's ballot under a row lock and either
+replaces its items (approval, knapsack) or gets 409 `ballot_final` (single). Any other
+IntegrityError rolls back and starts again. Items are replaced with one bulk DELETE under
 that lock, so the stored set is always exactly one submission's set, never a union.
 
 Paper ballots (app.domain.paper) are Ballot rows too, with `channel` "paper": the same
@@ -13,13 +15,16 @@ uq_ballot_cycle_voter makes one ballot per person per cycle across channels, and
 channel loses the race is told 409 `already_voted`.
 """
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.session import make_transient_to_detached
 
 from app.domain import phases, records
 from app.domain.assurance import require_assurance
@@ -43,6 +48,7 @@ from app.tally.seal import new_secret
 
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed back
 RECEIPT_GROUPS, RECEIPT_GROUP_LENGTH = 4, 4  # 16 symbols of 5 bits: 80 random bits
+DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 MAX_ATTEMPTS = 3  # insert races resolved by re-reading; a fourth loss would be a bug
 
 
@@ -164,10 +170,17 @@ def check_ballot_choice(cycle, proposal_ids):
     chosen proposals in ballot order."""
     ids = _normalise_ids(proposal_ids)
     on_ballot = {p.id: p for p in ballot_proposals(cycle)}
-    if any(pid not in on_ballot for pid in ids):
+    chosen = _checked_ids(cycle, ids, {pid: p.cost for pid, p in on_ballot.items()})
+    return [on_ballot[pid] for pid in chosen]
+
+
+def _checked_ids(cycle, ids, costs):
+    """The chosen ids in ballot order, checked against the ballot (`costs`: {id: cost} of the
+    cycle's admitted proposals) and the style's limits."""
+    if any(pid not in costs for pid in ids):
         raise DomainError("unknown_proposal", N_("This project is not on the ballot of this cycle."),
                           field="proposals")
-    chosen = [on_ballot[pid] for pid in sorted(ids)]
+    chosen = sorted(ids)
     style = cycle.ballot_style
     if not chosen:
         message = (N_("Choose one project.") if style == BallotStyle.SINGLE.value
@@ -177,19 +190,75 @@ def check_ballot_choice(cycle, proposal_ids):
         if len(chosen) != 1:
             raise DomainError("too_many_choices", N_("Choose exactly one project."), field="proposals")
     elif style == BallotStyle.APPROVAL.value:
-        limit = max_choices(cycle)
+        limit = cycle.max_choices or len(costs)
         if len(chosen) > limit:
             raise DomainError("too_many_choices", Np_("You can choose at most %(n)s project.",
                                                       "You can choose at most %(n)s projects."),
                               field="proposals", n=limit)
     elif style == BallotStyle.KNAPSACK.value:
-        total = sum(p.cost for p in chosen)
+        total = sum(costs[pid] for pid in chosen)
         if total > cycle.budget:
             raise DomainError("over_budget",
                               N_("The chosen projects cost %(total)s ₸, more than the budget of %(budget)s ₸."),
                               field="proposals", total=f"{total:,}".replace(",", "\u00a0"),
                               budget=f"{cycle.budget:,}".replace(",", "\u00a0"))
     return chosen
+
+
+# --- the ballot's proposals during voting, kept per worker -----------------------------------------
+# Which proposals are admitted is decided in `review` (proposals.decide) and cannot change once
+# voting has opened, so a cycle in `voting` has one ballot for the whole phase. Each worker keeps
+# it ({id: cost}) for BALLOT_CACHE_SECONDS, keyed by the database, the cycle and its creation
+# time (a cycle id reused in another database, or after a reset, never matches). Any change to a
+# Proposal flushed in this process drops its cycle's entry (_forget_changed_proposals), so even a
+# change made by hand or by a test in `voting` is seen at once here; other processes would see
+# it within the time-out.
+BALLOT_CACHE_SECONDS = 30
+_on_ballot_cache = {}
+
+
+def _ballot_cache_key(cycle):
+    return (str(db.session.get_bind().url), cycle.id, cycle.created_at)
+
+
+def on_ballot_costs(cycle):
+    """{id: cost} of the cycle's admitted proposals; kept per worker while the cycle (as read
+    in this transaction) is in `voting`."""
+    voting_now = phases.phase_of(cycle) == Phase.VOTING
+    key = _ballot_cache_key(cycle) if voting_now else None
+    if key is not None:
+        kept = _on_ballot_cache.get(key)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+    costs = dict(db.session.execute(
+        select(Proposal.id, Proposal.cost).where(Proposal.cycle_id == cycle.id,
+                                                 Proposal.status == ProposalStatus.ADMITTED.value)).all())
+    if key is not None:
+        _on_ballot_cache[key] = (time.monotonic() + BALLOT_CACHE_SECONDS, costs)
+    return costs
+
+
+def forget_ballot_cache(cycle_ids=None):
+    """Drop the kept ballots of these cycles (all when None) in this process."""
+    if cycle_ids is None:
+        _on_ballot_cache.clear()
+        return
+    for key in [k for k in _on_ballot_cache if k[1] in cycle_ids]:
+        _on_ballot_cache.pop(key, None)
+
+
+def _forget_changed_proposals(session, flush_context):
+    changed = {obj.cycle_id for obj in (*session.new, *session.dirty, *session.deleted)
+               if isinstance(obj, Proposal)}
+    changed |= {obj.id for obj in session.dirty if isinstance(obj, Cycle)}
+    if changed:
+        forget_ballot_cache(changed)
+
+
+def install_ballot_cache_listener():
+    """Idempotent; called by create_app next to the freeze guard."""
+    if not event.contains(Session, "after_flush", _forget_changed_proposals):
+        event.listen(Session, "after_flush", _forget_changed_proposals)
 
 
 def max_choices(cycle):
@@ -214,16 +283,19 @@ def cast_ballot(voter, cycle, proposal_ids, now=None, locked=False):
     for attempt in range(MAX_ATTEMPTS):
         if not (locked and attempt == 0):  # locked: read by get_cycle(lock=True) in this transaction
             cycle = lock_cycle(cycle_id)
-        chosen = check_choice(voter, cycle, proposal_ids)
+        require_can_vote(voter, cycle)
+        chosen = _checked_ids(cycle, _normalise_ids(proposal_ids), on_ballot_costs(cycle))
         try:
-            ballot = _existing(voter, cycle, lock=True)
-            items = [BallotItem(proposal_id=proposal.id) for proposal in chosen]  # in ballot (id) order
-            if ballot is None:
-                # The ballot and its items in one flush (one unit of work, one freeze check).
-                ballot = Ballot(cycle_id=cycle.id, voter_id=voter.id, territory_id=voter.territory_id,
-                                receipt=new_receipt(), secret=new_secret(), cast_at=now, updated_at=now,
-                                items=items)
-                db.session.add(ballot)
+            # A first ballot is one INSERT; when the voter has one (ON CONFLICT on
+            # uq_ballot_cycle_voter: nothing inserted, after waiting for any insert in flight
+            # to commit or roll back), it is read under its row lock and replaced below.
+            ballot = new = _insert_ballot(voter, cycle, now)
+            if new is None:
+                ballot = _existing(voter, cycle, lock=True)
+            if ballot is None:  # the conflicting ballot went away between the two statements
+                raise IntegrityError("ballot vanished", None, Exception("retry"))
+            if ballot is new:
+                pass  # a first ballot: its items follow
             elif ballot.channel != ONLINE:
                 raise already_voted()
             elif cycle.ballot_style == BallotStyle.SINGLE.value:
@@ -233,26 +305,59 @@ def cast_ballot(voter, cycle, proposal_ids, now=None, locked=False):
                 # One statement, under the row lock: whatever items exist now go, however they got there.
                 db.session.execute(delete(BallotItem).where(BallotItem.ballot_id == ballot.id),
                                    execution_options={"synchronize_session": False, "within_cycle": cycle.id})
-                db.session.expire(ballot, ["items"])
-                ballot.updated_at = now
-                for item in items:
-                    item.ballot_id = ballot.id
-                db.session.add_all(items)
-            db.session.flush()
+                db.session.execute(update(Ballot).where(Ballot.id == ballot.id).values(updated_at=now),
+                                   execution_options={"synchronize_session": False, "within_cycle": cycle.id})
+                set_committed_value(ballot, "updated_at", now)
+            # Exactly what is stored: the ballot's row lock kept every other writer out since the
+            # DELETE above (or the ballot is new), so its items are the ones just written.
+            set_committed_value(ballot, "items", _insert_items(ballot, chosen, cycle))
             # SQLite has no row locks: now that this transaction holds the write lock, make sure
             # the cycle was not closed (and counted) while we were choosing. (PostgreSQL: the
             # shared row lock taken first already keeps the close waiting for this ballot.)
             if db.session.get_bind().dialect.name != "postgresql":
                 phases.require(lock_cycle(cycle_id), "vote")
-            # Exactly what is stored: the ballot's row lock kept every other writer out since the
-            # DELETE above (or the ballot is new), so its items are the ones just written.
-            set_committed_value(ballot, "items", items)
             return ballot
         except IntegrityError:
             # Another request of the same voter got there first: start again from what it stored.
             db.session.rollback()
             voter, cycle = _reload(voter_id, cycle_id)
     raise Conflict("ballot_busy", N_("Your ballot is being saved by another request. Please try again."))
+
+
+def _insert_ballot(voter, cycle, now):
+    """A new ballot row, written with one INSERT … ON CONFLICT DO NOTHING RETURNING instead of
+    the unit of work (the freeze guard checks it: publication._refuse_statement_inserts), then
+    put in the session as the persistent object it is; None when the voter has a ballot."""
+    values = {"cycle_id": cycle.id, "voter_id": voter.id, "territory_id": voter.territory_id,
+              "receipt": new_receipt(), "secret": new_secret(), "cast_at": now, "updated_at": now,
+              "channel": ONLINE}
+    table = Ballot.__table__
+    dialect = db.session.get_bind().dialect.name
+    statement = DIALECT_INSERT.get(dialect, DIALECT_INSERT["postgresql"])(table).values(**values)
+    statement = statement.on_conflict_do_nothing(index_elements=["cycle_id", "voter_id"])
+    ballot_id = db.session.execute(statement.returning(table.c.id),
+                                   execution_options={"within_cycle": cycle.id}).scalar()
+    if ballot_id is None:
+        return None
+    return _persistent(Ballot(id=ballot_id, **values))
+
+
+def _insert_items(ballot, chosen, cycle):
+    """The ballot's items (chosen: proposal ids in ballot order), one INSERT … RETURNING."""
+    table = BallotItem.__table__
+    rows = db.session.execute(
+        table.insert().values([{"ballot_id": ballot.id, "proposal_id": pid} for pid in chosen])
+        .returning(table.c.id, table.c.proposal_id),
+        execution_options={"within_cycle": cycle.id}).all()
+    ids = {proposal_id: item_id for item_id, proposal_id in rows}
+    return [_persistent(BallotItem(id=ids[pid], ballot_id=ballot.id, proposal_id=pid)) for pid in chosen]
+
+
+def _persistent(obj):
+    """An object whose row was just inserted by a statement, as if loaded from the database."""
+    make_transient_to_detached(obj)
+    db.session.add(obj)
+    return obj
 
 
 def already_voted():
