@@ -52,44 +52,19 @@ def seed(db_url, voters, proposals, login_sample):
     """Schema and data through the app's own models and domain functions; returns ids and tokens."""
     os.environ["DATABASE_URL"] = db_url
     os.environ["QATYSU_CONFIG"] = "development"
-    from datetime import date
-
-    from sqlalchemy import select
+    from bench_data import voting_cycle
 
     from app import create_app
     from app.domain import accounts
-    from app.domain.iin import iin_digest, make_iin
     from app.domain.territories import import_territories
     from app.extensions import db
-    from app.models import Cycle, Proposal, Territory, User
 
     app = create_app()
     with app.app_context():
         db.create_all()
         import_territories((ROOT / "app" / "demo" / "kato_demo.csv").read_text(encoding="utf-8"))
-        units = db.session.scalars(select(Territory).where(Territory.path.startswith("750000000/"))).all()
-        almaty = next(u for u in units if u.code == "750000000")
-        password_hash = accounts.hash_password(PASSWORD)
-        key = app.config["IIN_HMAC_KEY"]
-        iins, users = [], []
-        for n in range(voters):
-            iin = make_iin(date(1970 + n % 30, 1 + n % 12, 1 + n % 28), serial=f"{n % 10000:04d}")
-            iins.append(iin)
-            users.append(User(iin_hmac=iin_digest(iin, key), full_name=f"Bench voter {n}",
-                              territory=units[n % len(units)], role="resident", password_hash=password_hash))
-        db.session.add_all(users)
-        cycle = Cycle(territory=almaty, year=2026, title_en="Bench PB", budget=100_000_000,
-                      max_project_cost=30_000_000, ballot_style="approval", max_choices=3,
-                      rule="greedy", min_voters=10, phase="voting")
-        db.session.add(cycle)
-        db.session.flush()
-        ids = []
-        for n in range(proposals):
-            p = Proposal(cycle=cycle, author=users[0], territory=users[0].territory, status="admitted",
-                         cost=1_000_000 * (n + 1), title=f"Project {n}", description="", category="parks")
-            db.session.add(p)
-            db.session.flush()
-            ids.append(p.id)
+        cycle, users, iins, ids = voting_cycle(app.config["IIN_HMAC_KEY"], PASSWORD, voters, proposals,
+                                               first_birth_year=1970, years=30, first_serial=0, serials=10000)
         tokens = [None] * voters
         for n in range(login_sample, voters):
             tokens[n] = accounts.issue_token(users[n], 2)[0]

@@ -108,16 +108,14 @@ def admin_connection(server_url):
 def seed(db_url, voters, upload_dir):
     """Schema, demo data, and the voting cycle with `voters` residents holding API tokens."""
     os.environ.update(DATABASE_URL=db_url, QATYSU_CONFIG="development", UPLOAD_DIR=upload_dir)
-    from datetime import date
-
+    from bench_data import voting_cycle
     from sqlalchemy import select
 
     from app import create_app
     from app.demo import seed as demo_seed
     from app.domain import accounts
-    from app.domain.iin import iin_digest, make_iin
     from app.extensions import db
-    from app.models import Cycle, Proposal, Territory, User
+    from app.models import Cycle
 
     app = create_app()
     with app.app_context():
@@ -125,29 +123,8 @@ def seed(db_url, voters, upload_dir):
         demo_seed()
         db.session.commit()
         published = db.session.scalar(select(Cycle.id).where(Cycle.phase == "published"))
-        units = db.session.scalars(select(Territory).where(Territory.path.startswith("750000000/"))).all()
-        almaty = next(u for u in units if u.code == "750000000")
-        password_hash = accounts.hash_password(PASSWORD)
-        key = app.config["IIN_HMAC_KEY"]
-        iins, users = [], []
-        for n in range(voters):
-            iin = make_iin(date(1950 + n % 50, 1 + n % 12, 1 + n % 28), serial=f"{5000 + n % 4000:04d}")
-            iins.append(iin)
-            users.append(User(iin_hmac=iin_digest(iin, key), full_name=f"Bench voter {n}",
-                              territory=units[n % len(units)], role="resident", password_hash=password_hash))
-        db.session.add_all(users)
-        cycle = Cycle(territory=almaty, year=2026, title_en="Bench PB", title_ru="Бенчмарк БНУ",
-                      title_kk="Бенчмарк ХҚБ", budget=100_000_000, max_project_cost=30_000_000,
-                      ballot_style="approval", max_choices=3, rule="greedy", min_voters=10, phase="voting")
-        db.session.add(cycle)
-        db.session.flush()
-        ids = []
-        for n in range(8):
-            p = Proposal(cycle=cycle, author=users[0], territory=users[0].territory, status="admitted",
-                         cost=1_000_000 * (n + 1), title=f"Project {n}", description="", category="parks")
-            db.session.add(p)
-            db.session.flush()
-            ids.append(p.id)
+        cycle, users, iins, ids = voting_cycle(app.config["IIN_HMAC_KEY"], PASSWORD, voters, 8,
+                                               first_birth_year=1950, years=50, first_serial=5000, serials=4000)
         tokens = [accounts.issue_token(user, 4)[0] for user in users]
         db.session.commit()
         db.engine.dispose()

@@ -24,8 +24,17 @@ PHONE_RE = re.compile(r"^\+?[0-9]{10,15}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 password_hasher = PasswordHasher()  # argon2id with the library's current recommended costs
-# Verified against when the IIN is unknown, so failures take the same time either way.
-_DUMMY_HASH = password_hasher.hash("not-a-real-password")
+# Verified against when the IIN is unknown, so failures take the same time either way. Made at
+# the first unknown IIN, not at import: argon2 costs ~64 MiB and ~0.3 s, and every process
+# (gunicorn workers, job workers, CLI commands) imports this module.
+_DUMMY_HASH = None
+
+
+def _dummy_hash():
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = password_hasher.hash("not-a-real-password")
+    return _DUMMY_HASH
 
 
 def configure_password_hashing(time_cost=None, memory_cost=None, parallelism=None):
@@ -36,7 +45,7 @@ def configure_password_hashing(time_cost=None, memory_cost=None, parallelism=Non
     password_hasher = PasswordHasher(time_cost=time_cost or defaults.time_cost,
                                      memory_cost=memory_cost or defaults.memory_cost,
                                      parallelism=parallelism or defaults.parallelism)
-    _DUMMY_HASH = password_hasher.hash("not-a-real-password")
+    _DUMMY_HASH = None  # made again, with these costs, when first needed
 
 
 class cheap_hashing:
@@ -142,7 +151,7 @@ def authenticate(iin, password, iin_key):
     if user is None or not user.is_active:
         # Verify against a dummy hash so an unknown IIN takes as long as a wrong password.
         try:
-            password_hasher.verify(_DUMMY_HASH, password or "x")
+            password_hasher.verify(_dummy_hash(), password or "x")
         except VerificationError:
             pass
         return None

@@ -54,6 +54,12 @@ def counts_for_minimum(cycle, home_path):
     return home_path.startswith(cycle.territory.path)
 
 
+def counts_for_minimum_clause(cycle):
+    """counts_for_minimum as SQL over Territory (the voter's home unit), for the count that the
+    database groups (ballot_classes): the same rule, in the one place beside it."""
+    return Territory.path.startswith(cycle.territory.path, autoescape=True)
+
+
 @dataclass
 class ProposalCount:
     proposal_id: int
@@ -146,7 +152,7 @@ def ballot_classes(cycle, proposal_ids):
         masks.append(func.coalesce(func.sum(bits), 0).label(f"mask{number}"))
     # One row per ballot, read in ballot id order as the indexes give them (no sort): `inside`
     # is the same on every row of a ballot, so max() of it is its value.
-    inside = func.max(case((Territory.path.startswith(cycle.territory.path, autoescape=True), 1), else_=0))
+    inside = func.max(case((counts_for_minimum_clause(cycle), 1), else_=0))
     per_ballot = (
         select(inside.label("inside"), *masks)
         .select_from(Ballot)

@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import downloads, results_cache
-from app.domain import access, open_data, paper, records
+from app.domain import access, counting, open_data, paper, records
 from app.domain import conclusions as conclusions_domain
 from app.domain.permissions import is_staff_of
 from app.extensions import db
@@ -53,7 +53,7 @@ def _results_context(cycle):
     turnout = None
     if cycle.voters_count is not None and cycle.territory.population:
         turnout = cycle.voters_count / cycle.territory.population
-    return {"cycle": cycle, "items": items, "chart": bar_chart(proposals, cycle.min_voters),
+    return {"cycle": cycle, "items": items, "chart": bar_chart(proposals, counting.minimum_voters(cycle.min_voters)),
             "located": [i for i in items if i["proposal"].latitude is not None
                         and i["proposal"].longitude is not None],
             "turnout": turnout, "channels": paper.channel_totals(cycle),
