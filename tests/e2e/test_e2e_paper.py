@@ -125,3 +125,32 @@ def test_two_person_entry_and_a_mismatch_settled_by_a_third_person(page, login, 
     expect(page.locator(".ballot-list .box")).to_have_count(page.locator(".ballot-list li").count())
     assert_accessible(page)
     assert_no_horizontal_scroll(page)
+
+
+def test_staff_open_a_polling_point_residents_see_it_and_its_tally_sheet_prints(page, login, demo_server):
+    # Ержан opens a second point at the school; the public cycle page lists it in Russian, and
+    # the staff print its tally sheet from the paper ballots page.
+    place = "Школа № 12, спортзал, ул. Абая 5"
+    login(page, "Ержан Тоқтаров", LANG)
+    _open_paper_ballots(page)
+    page.get_by_role("link", name=said("Open a polling point"), exact=True).click()
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    page.get_by_label(said("Place and address in Kazakh"), exact=True).fill("№ 12 мектеп, спорт залы, Абай к-сі 5")
+    page.get_by_label(said("Place and address in Russian"), exact=True).fill(place)
+    page.get_by_label(said("Opens at"), exact=True).fill("09:00")
+    page.get_by_label(said("Closes at"), exact=True).fill("18:00")
+    page.get_by_role("button", name=said("Save the polling point"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(said("Paper ballots"))
+    points = page.locator("section", has=page.locator("#points-heading"))
+    expect(points).to_contain_text(place)
+    points.get_by_role("row").filter(has_text=place).get_by_role("link", name=said("Tally sheet")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(said("Tally sheet of the polling point"))
+    expect(page.locator("dl.facts")).to_contain_text("09:00–18:00")
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+
+    page.goto(f"/{LANG}/")   # as a resident would: from the home page to the cycle
+    page.get_by_role("link", name=AYTEY_RU).first.click()
+    assert page.url.endswith(f"/{LANG}/cycles/{demo_server.cycles['voting']}"), page.url
+    expect(page.locator("section", has=page.locator("#points-heading"))).to_contain_text(place)
